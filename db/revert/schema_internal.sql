@@ -1,0 +1,7 @@
+-- Revert scene-images:schema_internal from pg
+
+BEGIN;
+
+DROP SCHEMA scene_images_internal;
+
+COMMIT;

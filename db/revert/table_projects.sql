@@ -1,0 +1,7 @@
+-- Revert scene-images:table_projects from pg
+
+BEGIN;
+
+DROP TABLE public.projects;
+
+COMMIT;

@@ -1,0 +1,7 @@
+-- Revert scene-images:table_scene_images from pg
+
+BEGIN;
+
+DROP TABLE public.scene_images;
+
+COMMIT;
