@@ -1,0 +1,67 @@
+-- Deploy scene-images:function_check_scene_image_request to pg
+-- requires: function_assert_project_access
+
+BEGIN;
+
+-- The argument checks every entry point shares (synchronous store and the job queue), so a
+-- request refused by one is refused by all, before any network traffic.
+CREATE FUNCTION scene_images_internal.check_scene_image_request(
+    project_id uuid,  -- the project the caller writes to
+    scene_id text,    -- the scene key
+    source_url text,  -- the generator's URL
+    provider text,    -- the generator's name
+    metadata jsonb    -- the caller's metadata
+)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, scene_images_internal
+AS $$
+DECLARE
+    authority text;
+BEGIN
+    IF scene_id IS NULL OR source_url IS NULL OR provider IS NULL OR metadata IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
+            MESSAGE = format('%s must not be NULL', concat_ws(', ',
+                CASE WHEN scene_id IS NULL THEN 'scene_id' END, CASE WHEN source_url IS NULL THEN 'source_url' END,
+                CASE WHEN provider IS NULL THEN 'provider' END, CASE WHEN metadata IS NULL THEN 'metadata' END));
+    END IF;
+    PERFORM scene_images_internal.assert_project_access(project_id);
+    IF scene_id !~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$' THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('invalid scene_id %L', left(scene_id, 140)),
+            HINT = 'A scene_id is 1-128 of A-Z a-z 0-9 _ . - and starts with a letter or digit.';
+    END IF;
+    IF length(provider) NOT BETWEEN 1 AND 100 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value', MESSAGE = 'provider must be 1-100 characters';
+    END IF;
+    IF jsonb_typeof(metadata) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('metadata must be a JSON object, not %s', jsonb_typeof(metadata));
+    END IF;
+    IF length(source_url) > 2048 THEN
+        RAISE EXCEPTION USING ERRCODE = 'SIU01', MESSAGE = format('source URL is longer than 2048 characters (%s)', length(source_url));
+    END IF;
+    IF source_url !~* '^https?://' OR source_url ~ '[[:space:][:cntrl:]]' THEN
+        RAISE EXCEPTION USING ERRCODE = 'SIU01',
+            MESSAGE = format('source URL %s is not an http(s) URL', left(regexp_replace(source_url, '^([^:/]*://)[^/@]*@', '\1'), 200));
+    END IF;
+    authority := substring(source_url FROM '^[A-Za-z]+://([^/?#]*)');
+    IF authority = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'SIU01', MESSAGE = format('source URL %s has no host', source_url);
+    ELSIF authority LIKE '%@%' THEN
+        -- The message must not repeat the credentials.
+        RAISE EXCEPTION USING ERRCODE = 'SIU01',
+            MESSAGE = format('source URL %s carries credentials, which are refused',
+                             regexp_replace(source_url, '^([A-Za-z]+://)[^/?#]*@', '\1'));
+    END IF;
+END
+$$;
+
+COMMENT ON FUNCTION scene_images_internal.check_scene_image_request(uuid, text, text, text, jsonb) IS
+    'Raise unless a store/enqueue request is acceptable. Errors: 22004 NULL argument; SIP01/42501 project; '
+    '22023 scene_id, provider or metadata malformed; SIU01 source URL not http(s), overlong, or with credentials.';
+
+REVOKE ALL ON FUNCTION scene_images_internal.check_scene_image_request(uuid, text, text, text, jsonb) FROM PUBLIC;
+
+COMMIT;

@@ -1,0 +1,24 @@
+-- Deploy scene-images:function_prepare_storage to pg
+-- requires: extension_plpython3u
+-- requires: function_configure_scene_image_storage
+
+BEGIN;
+
+CREATE FUNCTION scene_images_internal.prepare_storage(
+    backend text,  -- file | supabase | s3
+    settings jsonb -- the backend's settings, secrets included
+)
+RETURNS void
+LANGUAGE plpython3u
+AS $$
+from scene_images_plpy import storage
+storage.prepare(plpy, backend, settings)
+$$;
+
+COMMENT ON FUNCTION scene_images_internal.prepare_storage(text, jsonb) IS
+    'Let the backend check it can work with these settings (create the root directory or a missing bucket). '
+    'Called by configure_scene_image_storage. Errors: SIS02 malformed settings; SIS01 backend unreachable or refusing.';
+
+REVOKE ALL ON FUNCTION scene_images_internal.prepare_storage(text, jsonb) FROM PUBLIC;
+
+COMMIT;

@@ -1,0 +1,39 @@
+-- Deploy scene-images:function_store_scene_image to pg
+-- requires: extension_plpython3u
+-- requires: function_check_scene_image_request
+-- requires: functions_scene_image_jobs_worker
+-- requires: trigger_scene_images_versioning
+
+BEGIN;
+
+CREATE FUNCTION public.store_scene_image(
+    project_id uuid,                    -- the project (the caller must own it)
+    scene_id text,                      -- the scene's key in masterJSON
+    source_url text,                    -- the generator's temporary URL
+    prompt text DEFAULT NULL,           -- the prompt the image was generated from
+    provider text DEFAULT 'fal_ai_flux',-- the generator's name
+    metadata jsonb DEFAULT '{}'         -- anything else worth keeping (a JSON object)
+)
+RETURNS public.scene_images
+LANGUAGE plpython3u
+SECURITY DEFINER
+SET search_path = pg_catalog, scene_images_internal
+AS $$
+from scene_images_plpy import store
+return store.store_one(plpy, SD, project_id, scene_id, source_url, prompt, provider, metadata)
+$$;
+
+COMMENT ON FUNCTION public.store_scene_image(uuid, text, text, text, text, jsonb) IS
+    'Download an image from a generator''s URL, check it really is an image, upload it to our storage and record it as '
+    'the scene''s new current version (masterJSON follows at commit). Idempotent: when the scene''s current image has the '
+    'same sha256, that row is returned and nothing is written. '
+    'Arguments: project_id, scene_id, source_url, prompt, provider, metadata. Result: the scene_images row. '
+    'Errors: 22004 NULL argument; 22023 malformed scene_id, provider or metadata; SIP01 unknown project; 42501 not the caller''s project; '
+    'SIU01 invalid URL; SIU02 host not allowed; SIU03 private address; SIU04 too many redirects; SIF01 HTTP error status; '
+    'SIF02 too large; SIF03 timeout; SIF04 unreachable; SIF05 body cut short; SII01 not an image; SII02 too many pixels; '
+    'SIS01 storage failed; SIS02 storage misconfigured; 57014 cancelled.';
+
+REVOKE ALL ON FUNCTION public.store_scene_image(uuid, text, text, text, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.store_scene_image(uuid, text, text, text, text, jsonb) TO authenticated, service_role;
+
+COMMIT;

@@ -1,0 +1,47 @@
+-- Deploy scene-images:function_store_scene_image_fallback to pg
+-- requires: function_store_scene_image
+-- requires: functions_scene_image_jobs_client
+
+BEGIN;
+
+CREATE TYPE public.scene_image_outcome AS (
+    stored boolean,           -- true: image is the stored row; false: storage failed and job_id will store it later
+    url text,                 -- the permanent URL when stored, else the generator's URL to use meanwhile
+    image public.scene_images,-- the stored row (NULL when not stored)
+    job_id uuid,              -- the queued job when not stored
+    sqlstate text,            -- why it was not stored
+    message text              -- the error message (no secrets)
+);
+
+COMMENT ON TYPE public.scene_image_outcome IS
+    'What store_scene_image(..., fallback) did: stored now, or queued with the generator''s URL to use meanwhile.';
+
+-- An overload, not a new default: the six-argument call keeps returning a plain scene_images row.
+CREATE FUNCTION public.store_scene_image(
+    project_id uuid,      -- the project (the caller must own it)
+    scene_id text,        -- the scene's key in masterJSON
+    source_url text,      -- the generator's temporary URL
+    prompt text,          -- the prompt the image was generated from
+    provider text,        -- the generator's name
+    metadata jsonb,       -- anything else worth keeping (a JSON object)
+    fallback boolean      -- true: when storage fails, queue a job and answer with the generator's URL
+)
+RETURNS public.scene_image_outcome
+LANGUAGE plpython3u
+SECURITY DEFINER
+SET search_path = pg_catalog, scene_images_internal
+AS $$
+from scene_images_plpy import store
+return store.store_one_or_enqueue(plpy, SD, project_id, scene_id, source_url, prompt, provider, metadata, fallback)
+$$;
+
+COMMENT ON FUNCTION public.store_scene_image(uuid, text, text, text, text, jsonb, boolean) IS
+    'store_scene_image with the design''s fallback made safe: with fallback => true and storage failing (SIS01), a job is '
+    'queued for the same image and the outcome carries stored = false and the generator''s URL for the caller to use '
+    'meanwhile; that URL is never written to scene_images or masterJSON, and the worker that stores the job switches '
+    'masterJSON to the permanent URL. Result: scene_image_outcome. Errors: those of store_scene_image (SIS01 only without fallback).';
+
+REVOKE ALL ON FUNCTION public.store_scene_image(uuid, text, text, text, text, jsonb, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.store_scene_image(uuid, text, text, text, text, jsonb, boolean) TO authenticated, service_role;
+
+COMMIT;

@@ -1,0 +1,31 @@
+-- Deploy scene-images:function_store_scene_images to pg
+-- requires: extension_plpython3u
+-- requires: function_checked_scene_image_requests
+-- requires: functions_scene_image_jobs_worker
+-- requires: trigger_scene_images_versioning
+
+BEGIN;
+
+CREATE FUNCTION public.store_scene_images(
+    project_id uuid, -- the project (the caller must own it)
+    requests jsonb   -- array of {scene_id, source_url, prompt?, provider?, metadata?}, at most 200, scene_ids distinct
+)
+RETURNS SETOF public.scene_images
+LANGUAGE plpython3u
+SECURITY DEFINER
+SET search_path = pg_catalog, scene_images_internal
+AS $$
+from scene_images_plpy import store
+return store.store_many(plpy, SD, project_id, requests)
+$$;
+
+COMMENT ON FUNCTION public.store_scene_images(uuid, jsonb) IS
+    'Bulk store_scene_image: downloads and uploads run concurrently, rows are inserted in request order. All or nothing: '
+    'one bad item fails the call with an error naming it (requests[i]), and nothing is left behind, in the table or in storage. '
+    'Arguments: project_id, requests. Result: one scene_images row per request, in order. '
+    'Errors: those of store_scene_image, plus 22023 when requests is not a non-empty array of at most 200 distinct scenes.';
+
+REVOKE ALL ON FUNCTION public.store_scene_images(uuid, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.store_scene_images(uuid, jsonb) TO authenticated, service_role;
+
+COMMIT;

@@ -1,0 +1,28 @@
+-- Deploy scene-images:function_sweep_orphaned_scene_objects to pg
+-- requires: extension_plpython3u
+-- requires: table_scene_images
+-- requires: table_settings
+
+BEGIN;
+
+CREATE FUNCTION public.sweep_orphaned_scene_objects(
+    older_than interval DEFAULT '1 hour', -- spare younger objects: an upload may be just before its INSERT commits
+    dry_run boolean DEFAULT true          -- list only; false removes them
+)
+RETURNS SETOF text
+LANGUAGE plpython3u
+SECURITY DEFINER
+SET search_path = pg_catalog, scene_images_internal
+AS $$
+from scene_images_plpy import sweep
+return sweep.sweep(plpy, SD, older_than, dry_run)
+$$;
+
+COMMENT ON FUNCTION public.sweep_orphaned_scene_objects(interval, boolean) IS
+    'Owner only. The objects under projects/ in the storage backend that no scene_images row references and that are older '
+    'than older_than (left behind by a crashed backend or a rolled-back transaction); removes them unless dry_run. '
+    'Never touches a referenced object. Result: their paths. Errors: 22023 negative older_than; SIS01 storage failed.';
+
+REVOKE ALL ON FUNCTION public.sweep_orphaned_scene_objects(interval, boolean) FROM PUBLIC;
+
+COMMIT;

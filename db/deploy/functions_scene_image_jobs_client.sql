@@ -1,0 +1,115 @@
+-- Deploy scene-images:functions_scene_image_jobs_client to pg
+-- requires: table_scene_image_jobs
+-- requires: function_checked_scene_image_requests
+-- requires: table_settings
+
+BEGIN;
+
+CREATE FUNCTION public.enqueue_scene_images(
+    project_id uuid, -- the project (the caller must own it)
+    requests jsonb   -- array of {scene_id, source_url, prompt?, provider?, metadata?}, at most 200, scene_ids distinct
+)
+RETURNS SETOF scene_images_internal.scene_image_jobs
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, scene_images_internal
+AS $$
+BEGIN
+    RETURN QUERY
+    INSERT INTO scene_images_internal.scene_image_jobs
+        (project_id, scene_id, source_url, prompt, provider, metadata, max_attempts)
+    SELECT enqueue_scene_images.project_id, r.scene_id, r.source_url, r.prompt, r.provider, r.metadata,
+           (SELECT (s.value ->> 'max_attempts')::int FROM scene_images_internal.settings AS s WHERE s.name = 'queue')
+    FROM scene_images_internal.checked_scene_image_requests(enqueue_scene_images.project_id, requests) AS r
+    ORDER BY r.ordinal
+    RETURNING *;
+    -- Workers LISTEN here instead of polling; delivered at commit.
+    PERFORM pg_notify('scene_image_jobs', enqueue_scene_images.project_id::text);
+END
+$$;
+
+CREATE FUNCTION public.enqueue_scene_image(
+    project_id uuid,                     -- the project (the caller must own it)
+    scene_id text,                       -- the scene's key in masterJSON
+    source_url text,                     -- the generator's temporary URL
+    prompt text DEFAULT NULL,            -- the prompt the image was generated from
+    provider text DEFAULT 'fal_ai_flux', -- the generator's name
+    metadata jsonb DEFAULT '{}'          -- anything else worth keeping (a JSON object)
+)
+RETURNS scene_images_internal.scene_image_jobs
+LANGUAGE sql
+SECURITY DEFINER
+SET search_path = pg_catalog, scene_images_internal
+AS $$
+    SELECT * FROM public.enqueue_scene_images(
+        project_id,
+        jsonb_build_array(jsonb_build_object('scene_id', scene_id, 'source_url', source_url, 'prompt', prompt,
+                                             'provider', provider, 'metadata', metadata)))
+$$;
+
+CREATE FUNCTION public.get_scene_image_job(
+    job_id uuid -- the job
+)
+RETURNS scene_images_internal.scene_image_jobs
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, scene_images_internal
+AS $$
+DECLARE
+    job scene_images_internal.scene_image_jobs;
+BEGIN
+    SELECT * INTO job FROM scene_images_internal.scene_image_jobs AS j WHERE j.id = job_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'SIJ01', MESSAGE = format('job %s does not exist', job_id);
+    END IF;
+    PERFORM scene_images_internal.assert_project_access(job.project_id);
+    RETURN job;
+END
+$$;
+
+CREATE FUNCTION public.retry_scene_image_job(
+    job_id uuid -- a failed job
+)
+RETURNS scene_images_internal.scene_image_jobs
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, scene_images_internal
+AS $$
+DECLARE
+    job scene_images_internal.scene_image_jobs;
+BEGIN
+    job := public.get_scene_image_job(job_id);
+    IF job.status <> 'failed' THEN
+        RAISE EXCEPTION USING ERRCODE = 'SIJ02', MESSAGE = format('job %s is %s; only failed jobs can be retried', job_id, job.status);
+    END IF;
+    UPDATE scene_images_internal.scene_image_jobs AS j
+    SET status = 'queued', attempts = 0, available_at = now(), updated_at = now()
+    WHERE j.id = job_id
+    RETURNING * INTO job;
+    PERFORM pg_notify('scene_image_jobs', job.project_id::text);
+    RETURN job;
+END
+$$;
+
+COMMENT ON FUNCTION public.enqueue_scene_image(uuid, text, text, text, text, jsonb) IS
+    'Queue one image for a worker to store; returns at once (the job row). Same checks and ownership rules as '
+    'store_scene_image; NOTIFY scene_image_jobs at commit. Errors: 22004, 22023, SIP01, 42501, SIU01 (see store_scene_image).';
+COMMENT ON FUNCTION public.enqueue_scene_images(uuid, jsonb) IS
+    'Queue many images at once (one job each, in request order); returns the jobs. Errors: those of store_scene_images'' argument checks.';
+COMMENT ON FUNCTION public.get_scene_image_job(uuid) IS
+    'The status of a job: queued, running, stored (scene_image_id set) or failed (last_error_sqlstate, last_error). '
+    'Errors: SIJ01 when the job does not exist; 42501 when it is not the caller''s.';
+COMMENT ON FUNCTION public.retry_scene_image_job(uuid) IS
+    'Queue a failed job again with fresh attempts. Errors: SIJ01 no such job; 42501 not the caller''s; SIJ02 the job has not failed.';
+
+REVOKE ALL ON FUNCTION public.enqueue_scene_image(uuid, text, text, text, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.enqueue_scene_images(uuid, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.get_scene_image_job(uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.retry_scene_image_job(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.enqueue_scene_image(uuid, text, text, text, text, jsonb) TO authenticated, service_role;
+GRANT EXECUTE ON FUNCTION public.enqueue_scene_images(uuid, jsonb) TO authenticated, service_role;
+GRANT EXECUTE ON FUNCTION public.get_scene_image_job(uuid) TO authenticated, service_role;
+GRANT EXECUTE ON FUNCTION public.retry_scene_image_job(uuid) TO authenticated, service_role;
+
+COMMIT;

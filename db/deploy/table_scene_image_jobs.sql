@@ -1,0 +1,45 @@
+-- Deploy scene-images:table_scene_image_jobs to pg
+-- requires: schema_internal
+-- requires: table_scene_images
+
+BEGIN;
+
+CREATE TABLE scene_images_internal.scene_image_jobs (
+    id                  uuid        PRIMARY KEY DEFAULT gen_random_uuid(),
+    project_id          uuid        NOT NULL REFERENCES public.projects (id) ON DELETE CASCADE,
+    scene_id            text        NOT NULL,
+    source_url          text        NOT NULL,
+    prompt              text,
+    provider            text        NOT NULL,
+    metadata            jsonb       NOT NULL,
+    status              text        NOT NULL DEFAULT 'queued'
+                                    CONSTRAINT scene_image_jobs_status_known
+                                    CHECK (status IN ('queued', 'running', 'stored', 'failed')),
+    attempts            integer     NOT NULL DEFAULT 0 CONSTRAINT scene_image_jobs_attempts_nonnegative CHECK (attempts >= 0),
+    max_attempts        integer     NOT NULL CONSTRAINT scene_image_jobs_max_attempts_positive CHECK (max_attempts >= 1),
+    available_at        timestamptz NOT NULL DEFAULT now(),
+    locked_by           text,
+    lease_expires_at    timestamptz,
+    last_error_sqlstate text,
+    last_error          text,
+    scene_image_id      uuid        REFERENCES public.scene_images (id) ON DELETE SET NULL,
+    created_at          timestamptz NOT NULL DEFAULT now(),
+    updated_at          timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT scene_image_jobs_lease_while_running CHECK ((status = 'running') = (lease_expires_at IS NOT NULL))
+);
+
+-- What claim_scene_image_jobs scans: ready jobs by time, and leases that may have expired.
+CREATE INDEX scene_image_jobs_queued_idx ON scene_images_internal.scene_image_jobs (available_at) WHERE status = 'queued';
+CREATE INDEX scene_image_jobs_running_idx ON scene_images_internal.scene_image_jobs (lease_expires_at) WHERE status = 'running';
+CREATE INDEX scene_image_jobs_project_idx ON scene_images_internal.scene_image_jobs (project_id, scene_id);
+
+COMMENT ON TABLE scene_images_internal.scene_image_jobs IS
+    'Asynchronous store requests: queued -> running (leased to a worker) -> stored | failed; retried with backoff.';
+COMMENT ON COLUMN scene_images_internal.scene_image_jobs.available_at IS 'Not claimable before this time (retry backoff).';
+COMMENT ON COLUMN scene_images_internal.scene_image_jobs.lease_expires_at IS 'While running: when the job becomes claimable again if its worker died.';
+COMMENT ON COLUMN scene_images_internal.scene_image_jobs.last_error_sqlstate IS 'SQLSTATE of the last failure (see the README error table).';
+COMMENT ON COLUMN scene_images_internal.scene_image_jobs.scene_image_id IS 'The row the job produced, once stored.';
+
+REVOKE ALL ON scene_images_internal.scene_image_jobs FROM PUBLIC;
+
+COMMIT;

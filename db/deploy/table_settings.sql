@@ -1,0 +1,45 @@
+-- Deploy scene-images:table_settings to pg
+-- requires: schema_internal
+
+BEGIN;
+
+CREATE TABLE scene_images_internal.settings (
+    name       text        PRIMARY KEY CONSTRAINT settings_name_known CHECK (name IN ('storage', 'fetch', 'queue')),
+    value      jsonb       NOT NULL CONSTRAINT settings_value_object CHECK (jsonb_typeof(value) = 'object'),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+COMMENT ON TABLE scene_images_internal.settings IS
+    'Storage backend (with its secrets), fetch policy and job retry policy. Readable by no client role; changed only through configure_* functions.';
+
+-- The embedded default backend: a directory the server writes to. `make deploy` passes the
+-- checkout's var/storage; without variables it lands beside the data directory.
+\if :{?storage_root}
+\else
+    SELECT pg_catalog.current_setting('data_directory') || '/scene-images' AS storage_root \gset
+\endif
+\if :{?storage_public_base_url}
+\else
+    SELECT 'file://' || :'storage_root' AS storage_public_base_url \gset
+\endif
+
+INSERT INTO scene_images_internal.settings (name, value) VALUES
+    ('storage', jsonb_build_object(
+        'backend', 'file',
+        'settings', jsonb_build_object('root', :'storage_root', 'public_base_url', :'storage_public_base_url'))),
+    ('fetch', jsonb_build_object(
+        'allowed_hosts', '[]'::jsonb,
+        'allow_private_networks', false,
+        'max_bytes', 25 * 1024 * 1024,
+        'timeout_s', 30,
+        'max_redirects', 3,
+        'max_pixels', 100000000)),
+    ('queue', jsonb_build_object(
+        'max_attempts', 5,
+        'retry_base_s', 2,
+        'retry_max_s', 300,
+        'lease_s', 300));
+
+REVOKE ALL ON scene_images_internal.settings FROM PUBLIC;
+
+COMMIT;

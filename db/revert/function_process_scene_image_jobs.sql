@@ -1,0 +1,7 @@
+-- Revert scene-images:function_process_scene_image_jobs from pg
+
+BEGIN;
+
+DROP FUNCTION public.process_scene_image_jobs(integer);
+
+COMMIT;

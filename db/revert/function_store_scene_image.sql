@@ -1,0 +1,7 @@
+-- Revert scene-images:function_store_scene_image from pg
+
+BEGIN;
+
+DROP FUNCTION public.store_scene_image(uuid, text, text, text, text, jsonb);
+
+COMMIT;

@@ -1,0 +1,7 @@
+-- Revert scene-images:function_store_scene_images from pg
+
+BEGIN;
+
+DROP FUNCTION public.store_scene_images(uuid, jsonb);
+
+COMMIT;

@@ -1,0 +1,10 @@
+-- Revert scene-images:functions_scene_image_jobs_client from pg
+
+BEGIN;
+
+DROP FUNCTION public.retry_scene_image_job(uuid);
+DROP FUNCTION public.get_scene_image_job(uuid);
+DROP FUNCTION public.enqueue_scene_image(uuid, text, text, text, text, jsonb);
+DROP FUNCTION public.enqueue_scene_images(uuid, jsonb);
+
+COMMIT;

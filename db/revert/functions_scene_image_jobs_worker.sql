@@ -1,0 +1,11 @@
+-- Revert scene-images:functions_scene_image_jobs_worker from pg
+
+BEGIN;
+
+DROP FUNCTION public.get_scene_image_worker_settings();
+DROP FUNCTION public.fail_scene_image_job(uuid, text, text, text);
+DROP FUNCTION scene_images_internal.is_permanent_error(text);
+DROP FUNCTION public.complete_scene_image_job(uuid, text, text, text, bigint, text, text, integer, integer, jsonb);
+DROP FUNCTION public.claim_scene_image_jobs(text, integer, interval);
+
+COMMIT;

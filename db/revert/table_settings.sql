@@ -1,0 +1,7 @@
+-- Revert scene-images:table_settings from pg
+
+BEGIN;
+
+DROP TABLE scene_images_internal.settings;
+
+COMMIT;

@@ -1,0 +1,131 @@
+"""store_scene_image and store_scene_images: check, fetch + inspect + upload concurrently,
+then insert rows in request order; on any failure remove every object this call uploaded."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from scene_images_core import pipeline
+from scene_images_core.errors import IngestError, ItemFailed, StorageFailed
+from scene_images_core.redact import redact_url
+
+from . import settings
+from .errors import as_sql_errors
+from .statements import interrupt_poll, plan
+
+MAX_WORKERS = 16
+
+_CHECK_ONE = (
+    "SELECT scene_images_internal.check_scene_image_request($1, $2, $3, $4, $5)",
+    ["uuid", "text", "text", "text", "jsonb"],
+)
+_CHECK_MANY = (
+    "SELECT ordinal, scene_id, source_url, prompt, provider, metadata::text AS metadata"
+    " FROM scene_images_internal.checked_scene_image_requests($1, $2) ORDER BY ordinal",
+    ["uuid", "jsonb"],
+)
+_CURRENT = (
+    "SELECT * FROM public.scene_images WHERE project_id = $1 AND scene_id = ANY($2) AND is_current",
+    ["uuid", "text[]"],
+)
+_INSERT = (
+    "INSERT INTO public.scene_images (project_id, scene_id, storage_path, storage_url, file_size, content_type,"
+    " provider, generation_prompt, original_fal_url, fal_metadata, sha256, width, height)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING *",
+    ["uuid", "text", "text", "text", "bigint", "text", "text", "text", "text", "jsonb", "text", "int", "int"],
+)
+_ENQUEUE = (
+    "SELECT * FROM public.enqueue_scene_image($1, $2, $3, $4, $5, $6)",
+    ["uuid", "text", "text", "text", "text", "jsonb"],
+)
+
+
+def store_one(plpy: Any, cache: dict, project_id: str, scene_id: str, source_url: str,
+              prompt: str | None, provider: str, metadata: str) -> dict:
+    with as_sql_errors(plpy):
+        request = _checked_one(plpy, cache, project_id, scene_id, source_url, prompt, provider, metadata)
+        return _store(plpy, cache, project_id, [request])[0]
+
+
+def store_one_or_enqueue(plpy: Any, cache: dict, project_id: str, scene_id: str, source_url: str,
+                         prompt: str | None, provider: str, metadata: str, fallback: bool) -> dict:
+    with as_sql_errors(plpy):
+        request = _checked_one(plpy, cache, project_id, scene_id, source_url, prompt, provider, metadata)
+        try:
+            row = _store(plpy, cache, project_id, [request])[0]
+        except StorageFailed as error:
+            if not fallback:
+                raise
+            # Storage is down: a worker stores the image later; the caller gets the generator's
+            # URL to use meanwhile, and it is never recorded as the permanent one.
+            job = plpy.execute(plan(plpy, cache, _ENQUEUE), [project_id, scene_id, source_url, prompt, provider, metadata])[0]
+            return {"stored": False, "url": source_url, "image": None, "job_id": job["id"],
+                    "sqlstate": error.sqlstate, "message": error.message}
+    return {"stored": True, "url": row["storage_url"], "image": row, "job_id": None, "sqlstate": None, "message": None}
+
+
+def store_many(plpy: Any, cache: dict, project_id: str, requests: str) -> list[dict]:
+    with as_sql_errors(plpy):
+        items = list(plpy.execute(plan(plpy, cache, _CHECK_MANY), [project_id, requests]))
+        try:
+            return _store(plpy, cache, project_id, items)
+        except ItemFailed as failed:
+            raise _named(failed, items) from None
+
+
+def _checked_one(plpy: Any, cache: dict, project_id: str, scene_id: str, source_url: str,
+                 prompt: str | None, provider: str, metadata: str) -> dict:
+    plpy.execute(plan(plpy, cache, _CHECK_ONE), [project_id, scene_id, source_url, provider, metadata])
+    return {"scene_id": scene_id, "source_url": source_url, "prompt": prompt, "provider": provider, "metadata": metadata}
+
+
+def _store(plpy: Any, cache: dict, project_id: str, items: list[dict]) -> list[dict]:
+    """Raises the item's own IngestError for a single item, ItemFailed for several."""
+    policy, backend = settings.load(plpy, cache)
+    scene_ids = [item["scene_id"] for item in items]
+    current = {row["scene_id"]: row for row in plpy.execute(plan(plpy, cache, _CURRENT), [project_id, scene_ids])}
+    try:
+        outcomes = pipeline.store_many(
+            items, policy, backend, project_id,
+            skip_if_sha={scene: row["sha256"] for scene, row in current.items()},
+            poll=interrupt_poll(plpy, cache),
+            max_workers=MAX_WORKERS,
+        )
+    except ItemFailed as failed:
+        if len(items) == 1:
+            raise failed.error from None
+        raise
+
+    uploaded = [o.storage_path for o in outcomes if isinstance(o, pipeline.StoredObject)]
+    insert = plan(plpy, cache, _INSERT)
+    try:
+        return [
+            _insert(plpy, insert, project_id, item, outcome) if isinstance(outcome, pipeline.StoredObject)
+            else current[item["scene_id"]]
+            for item, outcome in zip(items, outcomes)
+        ]
+    except BaseException:
+        # A row failed to insert (or the query was cancelled): its objects must not outlive it.
+        left = pipeline.remove_objects(backend, uploaded)
+        if left:  # the original error matters more; the orphan sweep finds these later
+            plpy.warning(f"could not delete {len(left)} uploaded object(s): {', '.join(left)}")
+        raise
+
+
+def _insert(plpy: Any, insert: Any, project_id: str, item: dict, stored: pipeline.StoredObject) -> dict:
+    metadata = json.loads(item["metadata"])
+    metadata["source"] = stored.source
+    return plpy.execute(insert, [
+        project_id, item["scene_id"], stored.storage_path, stored.storage_url, stored.file_size,
+        stored.content_type, item["provider"], item["prompt"], redact_url(item["source_url"]),
+        json.dumps(metadata), stored.sha256, stored.width, stored.height,
+    ])[0]
+
+
+def _named(failed: ItemFailed, items: list[dict]) -> ItemFailed:
+    """The same failure, its message naming the request the caller must fix."""
+    error = failed.error
+    inner = error.message if isinstance(error, IngestError) else str(error)
+    failed.message = f"requests[{failed.index}] (scene_id {items[failed.index]['scene_id']}): {inner}"
+    return failed
