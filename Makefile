@@ -17,7 +17,7 @@ APT_PACKAGES := postgresql-15 postgresql-plpython3-15 postgresql-15-pgtap postgr
 	sqitch libdbd-pg-perl libtap-parser-sourcehandler-pgtap-perl \
 	python3-requests python3-boto3 python3-venv
 
-.PHONY: help deps db-start db-stop db-reset deploy revert verify psql env test test-db test-py demo bench lint serve-storage
+.PHONY: help deps db-start db-stop db-reset deploy revert verify psql env test test-db test-py demo serve-storage bench lint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -60,6 +60,12 @@ psql: deploy ## open psql on $(DB)
 
 env: db-start ## print export lines for PGHOST PGPORT PGDATABASE PGUSER
 	@echo "export PGHOST=$(ROOT)/var/pg/run PGPORT=$(PGPORT) PGDATABASE=$(DB) PGUSER=postgres"
+
+demo: deps deploy ## the whole story: generate, store, version, expire, gallery (database $(DB))
+	$(PG_ENV) PGDATABASE=$(DB) $(PY) demo/run_demo.py
+
+serve-storage: deps ## serve var/storage on 127.0.0.1:$(STORAGE_PORT) (permanent URLs, galleries)
+	$(PY) demo/storage_server.py --root $(ROOT)/var/storage --port $(STORAGE_PORT)
 
 test: deps db-start ## run every test: pgTAP, the sqitch round trip, pytest
 	@$(CLUSTER) dropdb $(TEST_DB)

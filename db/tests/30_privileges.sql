@@ -1,6 +1,8 @@
 -- Who may do what: EXECUTE grants per role, row-level security, secrets out of reach.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
+-- The default fetch policy (other test runs may have changed the database's): private networks refused.
+SELECT public.configure_scene_image_fetch('{"allowed_hosts": [], "allow_private_networks": false}');
 SELECT plan(35);
 
 -- Grants per role for every public function of ours.
