@@ -30,7 +30,8 @@ def as_sql_errors(plpy: Any) -> Iterator[None]:
         name = error_name(sqlstate)
         if name is None:
             raise
-        raise sql_error(plpy, name, sqlstate, str(error.args[0]), hint=getattr(error, "hint", None)) from None
+        spidata = getattr(error, "spidata", None) or (None, None, None)
+        raise sql_error(plpy, name, sqlstate, str(error.args[0]), detail=spidata[1], hint=spidata[2]) from None
     except IngestError as error:
         inner = error.error if isinstance(error, ItemFailed) else error
         name = type(inner).__name__ if isinstance(inner, IngestError) else "IngestError"
@@ -52,10 +53,13 @@ def sqlstate_of(error: Exception) -> str | None:
     return "".join(chr(((packed >> (6 * i)) & 0x3F) + ord("0")) for i in range(5))
 
 
-def sql_error(plpy: Any, name: str, sqlstate: str, message: str, *, hint: str | None = None) -> Exception:
+def sql_error(plpy: Any, name: str, sqlstate: str, message: str, *,
+              detail: str | None = None, hint: str | None = None) -> Exception:
     error_class = type(name, (plpy.Error,), {"__module__": "builtins"})
     error = error_class(message)
     error.sqlstate = sqlstate
+    if detail:
+        error.detail = detail
     if hint:
         error.hint = hint
     return error
