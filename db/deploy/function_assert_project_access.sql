@@ -21,7 +21,8 @@ BEGIN
         IF NOT FOUND THEN
             RAISE EXCEPTION USING ERRCODE = 'SIP01', MESSAGE = format('project %s does not exist', project_id);
         END IF;
-    ELSIF NOT FOUND OR owner IS DISTINCT FROM public.request_uid() THEN
+    ELSIF NOT FOUND OR owner IS NULL OR owner IS DISTINCT FROM public.request_uid() THEN
+        -- owner IS NULL: an ownerless project is no client's, even one whose JWT has no valid sub.
         -- Same answer for "missing" and "not yours": a client learns nothing about others' projects.
         RAISE EXCEPTION USING
             ERRCODE = 'insufficient_privilege',

@@ -41,6 +41,9 @@ LANGUAGE sql
 SECURITY DEFINER
 SET search_path = pg_catalog, scene_images_internal
 AS $$
+    -- Checked here first, as store_scene_image checks: a NULL argument is 22004 and messages
+    -- name no requests[0], which the JSON array below would otherwise turn them into.
+    SELECT scene_images_internal.check_scene_image_request(project_id, scene_id, source_url, provider, metadata);
     SELECT * FROM public.enqueue_scene_images(
         project_id,
         jsonb_build_array(jsonb_build_object('scene_id', scene_id, 'source_url', source_url, 'prompt', prompt,

@@ -137,8 +137,10 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'SIJ01', MESSAGE = format('job %s does not exist', job_id);
     END IF;
-    IF job.status = 'stored' THEN
-        RETURN job; -- another worker stored it after this one's lease expired
+    IF job.status <> 'running' OR job.locked_by IS DISTINCT FROM fail_scene_image_job.worker THEN
+        -- A stale report: this worker's lease expired and the job was stored, failed, or passed
+        -- to another worker since. Only the lease holder's outcome counts.
+        RETURN job;
     END IF;
     -- Exponential backoff with jitter, so a burst of failures does not come back as a burst.
     backoff_s := least((queue ->> 'retry_max_s')::float,
@@ -168,6 +170,27 @@ AS $$
     SELECT jsonb_object_agg(s.name, s.value) FROM scene_images_internal.settings AS s
 $$;
 
+CREATE FUNCTION public.get_scene_image_queue_counts()
+RETURNS jsonb
+LANGUAGE sql
+STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, scene_images_internal
+AS $$
+    SELECT jsonb_build_object(
+        'queued', count(*) FILTER (WHERE j.status = 'queued'),
+        'running', count(*) FILTER (WHERE j.status = 'running'),
+        'stored', count(*) FILTER (WHERE j.status = 'stored'),
+        'failed', count(*) FILTER (WHERE j.status = 'failed'),
+        -- CASE, not greatest() alone: greatest(0, NULL) is 0, and "none queued" must read NULL.
+        'next_available_in_s', CASE WHEN count(*) FILTER (WHERE j.status = 'queued') > 0
+            THEN greatest(0, extract(epoch FROM min(j.available_at) FILTER (WHERE j.status = 'queued') - now())) END)
+    FROM scene_images_internal.scene_image_jobs AS j
+$$;
+
+COMMENT ON FUNCTION public.get_scene_image_queue_counts() IS
+    'Jobs per status, and seconds until the next queued job is due (NULL when none): for monitoring and draining workers. Errors: none.';
+
 COMMENT ON FUNCTION public.claim_scene_image_jobs(text, integer, interval) IS
     'Worker only. Lease up to max_jobs ready jobs (queued and due, or running with an expired lease) with FOR UPDATE SKIP LOCKED; '
     'attempts is counted here. A job whose lease expired on its last attempt is failed (SIJ03) instead. Errors: 22023 bad arguments.';
@@ -178,7 +201,8 @@ COMMENT ON FUNCTION public.complete_scene_image_job(uuid, text, text, text, bigi
 COMMENT ON FUNCTION scene_images_internal.is_permanent_error(text) IS 'True for SQLSTATEs that retrying cannot fix.';
 COMMENT ON FUNCTION public.fail_scene_image_job(uuid, text, text, text) IS
     'Worker only. Report a failed attempt: queued again after exponential backoff with jitter, or failed when the error is '
-    'permanent (bad URL, host, address, size, not an image) or max_attempts is reached. Errors: SIJ01 no such job.';
+    'permanent (bad URL, host, address, size, not an image) or max_attempts is reached. A report from a worker that no '
+    'longer holds the running job (its lease expired) changes nothing. Result: the job. Errors: SIJ01 no such job.';
 COMMENT ON FUNCTION public.get_scene_image_worker_settings() IS
     'Worker only. The fetch policy, storage backend (with its secrets) and queue policy an external worker needs.';
 
@@ -187,6 +211,8 @@ REVOKE ALL ON FUNCTION public.complete_scene_image_job(uuid, text, text, text, b
 REVOKE ALL ON FUNCTION scene_images_internal.is_permanent_error(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.fail_scene_image_job(uuid, text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.get_scene_image_worker_settings() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.get_scene_image_queue_counts() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.get_scene_image_queue_counts() TO scene_images_worker, service_role;
 GRANT EXECUTE ON FUNCTION public.claim_scene_image_jobs(text, integer, interval) TO scene_images_worker;
 GRANT EXECUTE ON FUNCTION public.complete_scene_image_job(uuid, text, text, text, bigint, text, text, integer, integer, jsonb) TO scene_images_worker;
 GRANT EXECUTE ON FUNCTION public.fail_scene_image_job(uuid, text, text, text) TO scene_images_worker;

@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 -- The default fetch policy (other test runs may have changed the database's): private networks refused.
-SELECT public.configure_scene_image_fetch('{"allowed_hosts": [], "allow_private_networks": false}');
+DO $$ BEGIN PERFORM public.configure_scene_image_fetch('{"allowed_hosts": [], "allow_private_networks": false}'); END $$;
 SELECT plan(42);
 
 SELECT has_function('public', 'store_scene_image', ARRAY['uuid', 'text', 'text', 'text', 'text', 'jsonb'], 'store_scene_image exists');

@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 -- The default fetch policy (other test runs may have changed the database's): private networks refused.
-SELECT public.configure_scene_image_fetch('{"allowed_hosts": [], "allow_private_networks": false}');
+DO $$ BEGIN PERFORM public.configure_scene_image_fetch('{"allowed_hosts": [], "allow_private_networks": false}'); END $$;
 SELECT plan(35);
 
 -- Grants per role for every public function of ours.

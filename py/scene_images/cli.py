@@ -9,7 +9,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -74,15 +74,47 @@ def _cmd_create_project(store: SceneImageStore, args: argparse.Namespace) -> int
     return 0
 
 
-def _cmd_store(store: SceneImageStore, args: argparse.Namespace) -> int:
-    request = SceneImageRequest(
+def _request(args: argparse.Namespace) -> SceneImageRequest:
+    return SceneImageRequest(
         scene_id=args.scene_id,
         source_url=args.source_url,
         prompt=args.prompt,
         provider=args.provider,
         metadata=_read_json_arg(args.metadata) if args.metadata else {},
     )
-    _print_image(store.download_and_store(args.project_id, request), args.json)
+
+
+def _cmd_store(store: SceneImageStore, args: argparse.Namespace) -> int:
+    _print_image(store.download_and_store(args.project_id, _request(args)), args.json)
+    return 0
+
+
+def _cmd_enqueue(store: SceneImageStore, args: argparse.Namespace) -> int:
+    job = store.enqueue(args.project_id, _request(args))
+    print(_to_json(job) if args.json else job.id)
+    return 0
+
+
+def _cmd_job(store: SceneImageStore, args: argparse.Namespace) -> int:
+    job = store.retry_job(args.job_id) if args.retry else store.get_job(args.job_id)
+    if args.json:
+        print(_to_json(job))
+    else:
+        error = f"[{job.last_error_sqlstate}] {job.last_error}" if job.last_error_sqlstate else ""
+        _print_table(
+            ["job", "scene", "status", "attempts", "row", "last error"],
+            [[str(job.id), job.scene_id, job.status, f"{job.attempts}/{job.max_attempts}",
+              str(job.scene_image_id or ""), error]],
+        )
+    return 0
+
+
+def _cmd_sweep(store: SceneImageStore, args: argparse.Namespace) -> int:
+    paths = store.sweep_orphans(timedelta(seconds=args.older_than), dry_run=not args.delete)
+    for path in paths:
+        print(path)
+    print(f"{len(paths)} orphaned object(s) {'removed' if args.delete else 'found (use --delete to remove)'}",
+          file=sys.stderr)
     return 0
 
 
@@ -162,6 +194,17 @@ def _cmd_configure_fetch(store: SceneImageStore, args: argparse.Namespace) -> in
     return 0
 
 
+def _cmd_worker(store: SceneImageStore, args: argparse.Namespace) -> int:
+    # Imported here: the worker pulls in the fetch/storage core, which no other command needs.
+    # It opens its own connections (one per slot, one for LISTEN); the store goes unused.
+    from . import worker
+
+    if args.concurrency < 1 or (args.lease is not None and args.lease <= 0):
+        return _fail("error: --concurrency must be at least 1 and --lease positive", code=2)
+    return worker.main(args.dsn or "", concurrency=args.concurrency, lease_s=args.lease, name=args.name,
+                       drain=args.drain)
+
+
 # --- argument parsing -----------------------------------------------------------------------
 
 
@@ -188,11 +231,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--master-json", metavar="JSON", help="initial masterJSON: JSON text, @FILE or - (stdin)")
 
     sub = command("store", _cmd_store, "download a source URL now and store it as the scene's new version", output)
-    _project_scene(sub)
-    sub.add_argument("source_url", help="the generator's (temporary) image URL")
-    sub.add_argument("--prompt", help="the generation prompt, kept with the image")
-    sub.add_argument("--provider", default="fal_ai_flux", help="generator name (default: %(default)s)")
-    sub.add_argument("--metadata", metavar="JSON", help="a JSON object kept with the image: JSON, @FILE or -")
+    _store_request(sub)
 
     sub = command(
         "bulk", _cmd_bulk, "store many images from a masterJSON, a JSON list or a CSV file", output
@@ -251,7 +290,38 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--timeout-s", type=float, metavar="SECONDS", help="longest a whole download may take, in seconds")
     sub.add_argument("--max-redirects", type=int, metavar="N", help="most redirects followed")
     sub.add_argument("--max-pixels", type=int, metavar="N", help="largest width x height accepted")
+
+    sub = command("enqueue", _cmd_enqueue, "queue a source URL for a worker to store; prints the job id", output)
+    _store_request(sub)
+
+    sub = command("job", _cmd_job, "show a job's status, attempts and last error", output)
+    sub.add_argument("job_id", type=uuid.UUID, help="the job")
+    sub.add_argument("--retry", action="store_true", help="queue a failed job again")
+
+    sub = command("sweep", _cmd_sweep,
+                  "list objects in storage that no row references (database owner only); --delete removes them")
+    sub.add_argument("--older-than", type=float, default=3600, metavar="SECONDS",
+                     help="spare younger objects, which may be uploads about to be recorded (default: %(default)s)")
+    sub.add_argument("--delete", action="store_true", help="remove them (default: only list)")
+
+    sub = command("worker", _cmd_worker,
+                  "store queued jobs (enqueue_scene_image) until stopped; SIGTERM lets in-flight jobs finish; "
+                  "logs progress to stderr")
+    sub.add_argument("--concurrency", type=int, default=4, metavar="N", help="jobs run at once (default: %(default)s)")
+    sub.add_argument("--drain", action="store_true", help="exit once no job is queued or running")
+    sub.add_argument("--lease", type=float, metavar="SECONDS",
+                     help="how long a claim holds before another worker may take the job over "
+                          "(default: the queue policy's lease_s)")
+    sub.add_argument("--name", help="the worker's name in the jobs' locked_by (default: host:pid)")
     return parser
+
+
+def _store_request(sub: argparse.ArgumentParser) -> None:
+    _project_scene(sub)
+    sub.add_argument("source_url", help="the generator's (temporary) image URL")
+    sub.add_argument("--prompt", help="the generation prompt, kept with the image")
+    sub.add_argument("--provider", default="fal_ai_flux", help="generator name (default: %(default)s)")
+    sub.add_argument("--metadata", metavar="JSON", help="a JSON object kept with the image: JSON, @FILE or -")
 
 
 def _project_scene(sub: argparse.ArgumentParser) -> None:

@@ -25,7 +25,7 @@ pytest_plugins = ["client_fixtures"]
 CLI = Path(sys.executable).with_name("scene-images")
 COMMANDS = [
     "create-project", "store", "bulk", "url", "history", "rollback",
-    "master-json", "configure-storage", "configure-fetch",
+    "master-json", "configure-storage", "configure-fetch", "enqueue", "job", "sweep", "worker",
 ]
 
 
@@ -312,3 +312,34 @@ def test_configure_fetch_applies_the_flags(restore_settings: None) -> None:
 
 def test_configure_fetch_fails_with_invalid_argument(restore_settings: None) -> None:
     assert_fails(run("configure-fetch", "--settings", '{"max_megabytes": 1}'), "22023")
+
+
+# --- the queue and the sweep ------------------------------------------------------------------
+
+
+def test_enqueue_prints_a_job_id_and_job_shows_it_queued(project_id: uuid.UUID, image_source: ImageSource) -> None:
+    job_id = ok("enqueue", str(project_id), "scene_01", image_source.image(), "--prompt", "dawn").strip()
+    job = json.loads(ok("job", job_id, "--json"))
+    assert (job["id"], job["status"], job["prompt"], job["attempts"]) == (job_id, "queued", "dawn", 0)
+    assert "queued" in ok("job", job_id)
+
+
+def test_job_retry_of_a_queued_job_fails_with_job_not_retryable(
+    project_id: uuid.UUID, image_source: ImageSource
+) -> None:
+    job_id = ok("enqueue", str(project_id), "scene_01", image_source.image()).strip()
+    assert_fails(run("job", job_id, "--retry"), "SIJ02")
+
+
+def test_job_fails_with_job_not_found() -> None:
+    assert_fails(run("job", str(uuid.uuid4())), "SIJ01")
+
+
+def test_enqueue_fails_with_the_argument_error(project_id: uuid.UUID) -> None:
+    assert_fails(run("enqueue", str(project_id), "../x", "http://127.0.0.1/a.png"), "22023")
+
+
+def test_sweep_lists_nothing_younger_than_the_threshold() -> None:
+    done = run("sweep", "--older-than", str(10 * 365 * 86400))
+    assert (done.returncode, done.stdout) == (0, "")
+    assert "0 orphaned object(s) found" in done.stderr

@@ -1,0 +1,145 @@
+"""Every way an ingest can fail, one class per SQLSTATE.
+
+The SQL layer raises these as PostgreSQL errors with the class's `sqlstate` and `message`;
+the README's error table and the functions' `COMMENT ON` lists are generated from `ERRORS`.
+Messages name the source URL through `redact_url` and never contain a secret.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from .redact import redact_url
+
+
+class IngestError(Exception):
+    """Base class: `sqlstate` (class attribute) and a human `message`."""
+
+    sqlstate: str = "SI000"
+    meaning: ClassVar[str] = "image ingest failed"
+
+    def __init__(self, reason: str, *, url: str | None = None) -> None:
+        self.reason = reason
+        self.url = redact_url(url) if url is not None else None
+        self.message = f"{self.url}: {reason}" if self.url is not None else reason
+        super().__init__(self.message)
+
+
+class InvalidSourceUrl(IngestError):
+    sqlstate = "SIU01"
+    meaning = "source URL refused: not http(s), credentials in it, too long, unparsable or no host"
+
+
+class HostNotAllowed(IngestError):
+    sqlstate = "SIU02"
+    meaning = "source host is not in allowed_hosts"
+
+
+class PrivateAddressRefused(IngestError):
+    sqlstate = "SIU03"
+    meaning = "source host resolves to a loopback/private/link-local/reserved address the policy refuses"
+
+
+class TooManyRedirects(IngestError):
+    sqlstate = "SIU04"
+    meaning = "more redirects than max_redirects, or a redirect loop"
+
+
+class SourceHttpError(IngestError):
+    sqlstate = "SIF01"
+    meaning = "the source answered with a non-2xx status"
+
+
+class SourceTooLarge(IngestError):
+    sqlstate = "SIF02"
+    meaning = "the source body is larger than max_bytes"
+
+
+class SourceTimeout(IngestError):
+    sqlstate = "SIF03"
+    meaning = "connect/read timeout, or the whole download took longer than timeout_s"
+
+
+class SourceUnreachable(IngestError):
+    sqlstate = "SIF04"
+    meaning = "DNS failure, connection refused or reset, TLS failure"
+
+
+class SourceIncomplete(IngestError):
+    sqlstate = "SIF05"
+    meaning = (
+        "fewer bytes than Content-Length arrived, or the connection was cut mid-body"
+    )
+
+
+class SourceNotAnImage(IngestError):
+    sqlstate = "SII01"
+    meaning = "the body is not a complete JPEG, PNG, GIF, WebP or AVIF image"
+
+
+class ImageTooLarge(IngestError):
+    sqlstate = "SII02"
+    meaning = "width × height is over max_pixels"
+
+
+class StorageFailed(IngestError):
+    sqlstate = "SIS01"
+    meaning = (
+        "the storage backend failed to put, delete or list, or refused to overwrite"
+    )
+
+
+class StorageMisconfigured(IngestError):
+    sqlstate = "SIS02"
+    meaning = (
+        "storage settings are missing or wrong, or the backend rejects the credentials"
+    )
+
+
+class IngestCancelled(IngestError):
+    sqlstate = "SIC01"
+    meaning = "the ingest was cancelled"
+
+
+ERRORS: list[type[IngestError]] = [
+    InvalidSourceUrl,
+    HostNotAllowed,
+    PrivateAddressRefused,
+    TooManyRedirects,
+    SourceHttpError,
+    SourceTooLarge,
+    SourceTimeout,
+    SourceUnreachable,
+    SourceIncomplete,
+    SourceNotAnImage,
+    ImageTooLarge,
+    StorageFailed,
+    StorageMisconfigured,
+    IngestCancelled,
+]
+
+
+class ItemFailed(IngestError):
+    """One item of a concurrent batch failed; `.index` is its position in the request list and
+    `.error` the original exception. `sqlstate` is the original's (22023 for a ValueError such
+    as a bad scene_id, XX000 for an unexpected exception), so callers can map it like any
+    IngestError. Not in ERRORS: it wraps them."""
+
+    def __init__(self, index: int, error: BaseException) -> None:
+        self.index = index
+        self.error = error
+        self.sqlstate = _sqlstate_of(error)
+        detail = (
+            error.message
+            if isinstance(error, IngestError)
+            else f"{type(error).__name__}: {error}"
+        )
+        super().__init__(f"item {index}: {detail}")
+
+
+def _sqlstate_of(error: BaseException) -> str:
+    if isinstance(error, IngestError):
+        return error.sqlstate
+    if isinstance(error, ValueError):
+        return "22023"  # invalid_parameter_value
+    return "XX000"  # internal_error

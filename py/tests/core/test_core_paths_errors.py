@@ -1,0 +1,90 @@
+"""Object paths and the error catalogue."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from scene_images_core.errors import (
+    ERRORS,
+    IngestError,
+    ItemFailed,
+    SourceTimeout,
+    StorageFailed,
+)
+from scene_images_core.paths import SCENE_ID_PATTERN, check_object_path, object_path
+
+SHA = "0123456789abcdef" * 4
+
+
+def test_object_path_is_versioned_and_utc() -> None:
+    project = uuid.UUID("0b6f2d6e-3c1e-4d0a-9d7e-2f1c3b4a5d6e")
+    stored_at = datetime(2024, 1, 2, 4, 4, 5, 6, tzinfo=timezone(timedelta(hours=1)))
+    assert (
+        object_path(project, "scene_1.a-b", stored_at, SHA, "png")
+        == "projects/0b6f2d6e-3c1e-4d0a-9d7e-2f1c3b4a5d6e/scenes/scene_1.a-b_20240102T030405000006Z_0123456789ab.png"
+    )
+
+
+@pytest.mark.parametrize(
+    "scene_id", ["", ".hidden", "-x", "a/b", "a b", "x" * 129, "ok\n", "é", "../x"]
+)
+def test_object_path_refuses_bad_scene_ids(scene_id: str) -> None:
+    with pytest.raises(ValueError, match="scene_id"):
+        object_path("p", scene_id, datetime.now(UTC), SHA, "png")
+
+
+def test_scene_id_pattern_allows_the_documented_shape() -> None:
+    assert re.fullmatch(SCENE_ID_PATTERN, "A" + "b" * 127)
+    object_path("p", "A" + "b" * 127, datetime.now(UTC), SHA, "webp")
+
+
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        (("p/q", "s", datetime.now(UTC), SHA, "png"), "project_id"),
+        (("p", "s", datetime(2024, 1, 1), SHA, "png"), "timezone-aware"),
+        (("p", "s", datetime.now(UTC), "ABC", "png"), "sha256"),
+        (("p", "s", datetime.now(UTC), SHA, "exe"), "extension"),
+    ],
+)
+def test_object_path_refuses_bad_parts(
+    args: tuple[object, ...], complaint: str
+) -> None:
+    with pytest.raises(ValueError, match=complaint):
+        object_path(*args)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("path", ["a/b.png", "projects/x/scenes/s_1.png", ".tmp-x"])
+def test_check_object_path_accepts_relative_paths(path: str) -> None:
+    assert check_object_path(path) == path
+
+
+def test_errors_have_distinct_sqlstates_and_meanings() -> None:
+    states = [e.sqlstate for e in ERRORS]
+    assert len(set(states)) == len(ERRORS) == 14
+    assert all(re.fullmatch(r"SI[A-Z][0-9]{2}", s) for s in states)
+    assert all(issubclass(e, IngestError) and e.meaning for e in ERRORS)
+
+
+def test_error_messages_name_the_redacted_url() -> None:
+    error = SourceTimeout(
+        "read timed out", url="https://u:p@cdn.test/a.png?X-Amz-Signature=s3cr3t"
+    )
+    assert (
+        error.message
+        == "https://cdn.test/a.png?X-Amz-Signature=REDACTED: read timed out"
+    )
+    assert str(error) == error.message
+    assert StorageFailed("disk full").message == "disk full"
+
+
+def test_item_failed_mirrors_the_wrapped_error() -> None:
+    inner = SourceTimeout("slow", url="http://a.test/")
+    failed = ItemFailed(4, inner)
+    assert (failed.index, failed.error, failed.sqlstate) == (4, inner, "SIF03")
+    assert failed.message == "item 4: http://a.test/: slow"
+    assert ItemFailed(0, ValueError("bad")).sqlstate == "22023"

@@ -1,0 +1,336 @@
+"""prepare/store/ingest, run_concurrently and store_many: concurrency, all-or-nothing, cancel."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from servers import ImageSourceServer, make_image
+
+from scene_images_core.backends import Backend
+from scene_images_core.errors import ItemFailed, SourceHttpError, SourceNotAnImage
+from scene_images_core.pipeline import (
+    StoredObject,
+    Unchanged,
+    ingest,
+    prepare,
+    run_concurrently,
+    store,
+    store_many,
+)
+from scene_images_core.policy import FetchPolicy
+
+PROJECT = "0b6f2d6e-3c1e-4d0a-9d7e-2f1c3b4a5d6e"
+
+
+class Recording:
+    """A backend wrapper that counts puts, to prove objects existed before the cleanup."""
+
+    def __init__(self, inner: Backend) -> None:
+        self.inner = inner
+        self.kind = inner.kind
+        self.puts: list[str] = []
+
+    def put(self, path: str, data: bytes, content_type: str) -> str:
+        url = self.inner.put(path, data, content_type)
+        self.puts.append(path)
+        return url
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def worker_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("scene-images")]
+
+
+# --- one image -------------------------------------------------------------------------------
+
+
+def test_prepare_records_redacted_source_facts(
+    source: ImageSourceServer, loopback_policy: FetchPolicy
+) -> None:
+    source.redirect("/signed", "/redirect/1?sig=abc")
+    prepared = prepare(source.url("/signed?token=t"), loopback_policy)
+    assert prepared.sha256 == hashlib.sha256(prepared.data).hexdigest()
+    assert (prepared.info.content_type, prepared.info.width, prepared.info.height) == (
+        "image/png",
+        64,
+        48,
+    )
+    assert prepared.source == {
+        "final_url": source.url("/img.png"),
+        "status": 200,
+        "content_type": "image/png",
+        "content_length": len(prepared.data),
+        "redirects": [source.url("/redirect/1?sig=REDACTED"), source.url("/img.png")],
+    }
+
+
+def test_store_writes_a_versioned_path(
+    source: ImageSourceServer, loopback_policy: FetchPolicy, file_backend: Backend
+) -> None:
+    prepared = prepare(source.url("/img.webp"), loopback_policy)
+    now = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
+    stored = store(prepared, file_backend, PROJECT, "scene-1", now=now)
+    expected = f"projects/{PROJECT}/scenes/scene-1_20240506T070809123456Z_{prepared.sha256[:12]}.webp"
+    assert stored == StoredObject(
+        expected,
+        "http://cdn.test/media/" + expected,
+        len(prepared.data),
+        "image/webp",
+        prepared.sha256,
+        64,
+        48,
+        prepared.source,
+    )
+    assert file_backend.exists(expected)
+
+
+def test_ingest_checks_the_scene_id_before_downloading(
+    source: ImageSourceServer, loopback_policy: FetchPolicy, file_backend: Backend
+) -> None:
+    with pytest.raises(ValueError, match="scene_id"):
+        ingest(source.url("/img.png"), loopback_policy, file_backend, PROJECT, "../etc")
+    assert source.requests == []
+    stored = ingest(
+        source.url("/img.jpg"), loopback_policy, file_backend, PROJECT, "s1"
+    )
+    assert stored.content_type == "image/jpeg"
+
+
+# --- run_concurrently --------------------------------------------------------------------------
+
+
+def test_run_concurrently_keeps_item_order_and_overlaps() -> None:
+    active, peak, lock = [0], [0], threading.Lock()
+
+    def work(n: int) -> int:
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        time.sleep(0.05 * (n % 3))
+        with lock:
+            active[0] -= 1
+        return n * n
+
+    assert run_concurrently(work, range(12), max_workers=4) == [
+        n * n for n in range(12)
+    ]
+    assert 1 < peak[0] <= 4
+    assert run_concurrently(work, []) == []
+
+
+def test_run_concurrently_polls_from_the_calling_thread() -> None:
+    callers: list[str] = []
+    run_concurrently(
+        lambda _: time.sleep(0.3),
+        [1, 2],
+        poll=lambda: callers.append(threading.current_thread().name),
+        poll_interval=0.02,
+    )
+    assert len(callers) >= 5
+    assert set(callers) == {threading.current_thread().name}
+
+
+def test_run_concurrently_wraps_the_first_failure_and_cancels_the_rest() -> None:
+    cancel = threading.Event()
+    started: list[int] = []
+
+    def work(n: int) -> int:
+        started.append(n)
+        if n == 2:
+            raise KeyError("boom")
+        cancel.wait(5)  # a well-behaved item stops when cancelled
+        return n
+
+    began = time.monotonic()
+    with pytest.raises(ItemFailed) as caught:
+        run_concurrently(work, range(40), max_workers=4, cancel=cancel)
+    assert time.monotonic() - began < 2
+    assert (caught.value.index, type(caught.value.error), caught.value.sqlstate) == (
+        2,
+        KeyError,
+        "XX000",
+    )
+    assert caught.value.message == "item 2: KeyError: 'boom'"
+    assert cancel.is_set()
+    assert len(started) < 40  # queued items never started
+    assert worker_threads() == []
+
+
+class QueryCanceled(Exception):
+    """What plpy raises from a poll when the statement is cancelled."""
+
+
+def test_run_concurrently_propagates_a_poll_exception_after_the_threads_stop() -> None:
+    cancel = threading.Event()
+    finished: list[int] = []
+    polls = [0]
+
+    def poll() -> None:
+        polls[0] += 1
+        if polls[0] == 3:
+            raise QueryCanceled("canceling statement due to user request")
+
+    def work(n: int) -> None:
+        cancel.wait(5)
+        time.sleep(0.1)  # still busy when the poll raises: must be waited for
+        finished.append(n)
+
+    with pytest.raises(QueryCanceled):
+        run_concurrently(work, range(3), poll=poll, poll_interval=0.01, cancel=cancel)
+    assert cancel.is_set()
+    assert sorted(finished) == [0, 1, 2]
+    assert worker_threads() == []
+
+
+# --- store_many ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def scenes(source: ImageSourceServer) -> list[dict[str, str]]:
+    """20 distinct images, each answered after 0.2 s so that the requests overlap."""
+    requests = []
+    for i in range(20):
+        source.delayed(f"/scene/{i}.png", make_image("png", (10 + i, 10)), 0.2)
+        requests.append(
+            {"scene_id": f"scene-{i:02d}", "source_url": source.url(f"/scene/{i}.png")}
+        )
+    return requests
+
+
+def test_store_many_stores_twenty_images_concurrently(
+    scenes: list[dict[str, str]], loopback_policy: FetchPolicy, file_backend: Backend
+) -> None:
+    began = time.monotonic()
+    results = store_many(scenes, loopback_policy, file_backend, PROJECT)
+    assert time.monotonic() - began < 2.0  # 20 × 0.2 s one after another would take 4 s
+    assert [r.width for r in results if isinstance(r, StoredObject)] == [
+        10 + i for i in range(20)
+    ]
+    for request, result in zip(scenes, results, strict=True):
+        assert isinstance(result, StoredObject)
+        assert result.storage_path.startswith(
+            f"projects/{PROJECT}/scenes/{request['scene_id']}_"
+        )
+    assert len(list(file_backend.list(f"projects/{PROJECT}/"))) == 20
+
+
+def test_store_many_works_with_every_backend(
+    scenes: list[dict[str, str]], loopback_policy: FetchPolicy, backend: Backend
+) -> None:
+    results = store_many(scenes[:8], loopback_policy, backend, PROJECT)
+    assert sorted(o.path for o in backend.list(f"projects/{PROJECT}/")) == sorted(
+        r.storage_path for r in results if isinstance(r, StoredObject)
+    )
+    scenes[5]["source_url"] += "-missing"
+    with pytest.raises(ItemFailed):
+        store_many(scenes[:8], loopback_policy, backend, "other-project")
+    assert list(backend.list("projects/other-project/")) == []
+
+
+def test_store_many_deletes_everything_when_one_item_fails(
+    scenes: list[dict[str, str]],
+    source: ImageSourceServer,
+    loopback_policy: FetchPolicy,
+    file_backend: Backend,
+) -> None:
+    source.delayed("/scene/poison", b"<html>expired</html>", 0.6, "text/html")
+    scenes[13]["source_url"] = source.url("/scene/poison")
+    recording = Recording(file_backend)
+    with pytest.raises(ItemFailed) as caught:
+        store_many(scenes, loopback_policy, recording, PROJECT)  # type: ignore[arg-type]
+    assert caught.value.index == 13
+    assert isinstance(caught.value.error, SourceNotAnImage)
+    assert caught.value.sqlstate == "SII01"
+    assert "item 13: " in caught.value.message
+    assert len(recording.puts) >= 10  # they were stored ...
+    assert list(file_backend.list("")) == []  # ... and removed
+    assert worker_threads() == []
+
+
+def test_store_many_deletes_everything_when_poll_raises(
+    scenes: list[dict[str, str]],
+    source: ImageSourceServer,
+    loopback_policy: FetchPolicy,
+    file_backend: Backend,
+) -> None:
+    scenes[5]["source_url"] = source.url("/trickle")  # still downloading when cancelled
+    recording = Recording(file_backend)
+    began = time.monotonic()
+
+    def poll() -> None:
+        if time.monotonic() - began > 0.5:
+            raise QueryCanceled("canceling statement due to statement timeout")
+
+    with pytest.raises(QueryCanceled):
+        store_many(scenes, loopback_policy, recording, PROJECT, poll=poll)  # type: ignore[arg-type]
+    assert (
+        time.monotonic() - began < 2.0
+    )  # the trickling download was cut, not waited out
+    assert len(recording.puts) >= 10
+    assert list(file_backend.list("")) == []
+    assert worker_threads() == []
+
+
+def test_store_many_skips_images_equal_to_the_current_one(
+    source: ImageSourceServer,
+    source_images: dict[str, bytes],
+    loopback_policy: FetchPolicy,
+    file_backend: Backend,
+) -> None:
+    current = hashlib.sha256(source_images["/img.png"]).hexdigest()
+    requests = [
+        {"scene_id": "same", "source_url": source.url("/img.png")},
+        {"scene_id": "other", "source_url": source.url("/img.png")},
+    ]
+    results = store_many(
+        requests, loopback_policy, file_backend, PROJECT, skip_if_sha={"same": current}
+    )
+    assert results[0] == Unchanged("same", current, results[0].source)
+    assert isinstance(results[1], StoredObject)
+    assert [o.path for o in file_backend.list("")] == [results[1].storage_path]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"scene_id": "../x", "source_url": "http://a/"},
+        {"scene_id": "ok"},
+        {"source_url": "http://a/"},
+        "not a dict",
+    ],
+)
+def test_store_many_checks_requests_before_fetching(
+    source: ImageSourceServer,
+    loopback_policy: FetchPolicy,
+    file_backend: Backend,
+    bad: Any,
+) -> None:
+    requests = [{"scene_id": "fine", "source_url": source.url("/img.png")}, bad]
+    with pytest.raises(ItemFailed) as caught:
+        store_many(requests, loopback_policy, file_backend, PROJECT)
+    assert (caught.value.index, caught.value.sqlstate) == (1, "22023")
+    assert source.requests == []
+
+
+def test_store_many_reports_http_errors_by_index(
+    source: ImageSourceServer, loopback_policy: FetchPolicy, file_backend: Backend
+) -> None:
+    requests = [
+        {
+            "scene_id": f"s{i}",
+            "source_url": source.url("/img.gif" if i != 2 else "/404"),
+        }
+        for i in range(4)
+    ]
+    with pytest.raises(ItemFailed) as caught:
+        store_many(requests, loopback_policy, file_backend, PROJECT)
+    assert caught.value.index == 2
+    assert isinstance(caught.value.error, SourceHttpError)
+    assert list(file_backend.list("")) == []
