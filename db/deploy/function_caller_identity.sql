@@ -38,4 +38,7 @@ $$;
 COMMENT ON FUNCTION scene_images_internal.caller_is_admin() IS
     'True when the caller may manage every project: a superuser, the owner of the schema, or service_role.';
 
+REVOKE ALL ON FUNCTION scene_images_internal.caller_role() FROM PUBLIC;
+REVOKE ALL ON FUNCTION scene_images_internal.caller_is_admin() FROM PUBLIC;
+
 COMMIT;

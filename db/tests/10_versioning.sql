@@ -21,24 +21,24 @@ SELECT is((pg_temp.add_image('s1', 1)).version, 2, 'the second is version 2 (cli
 SELECT is((pg_temp.add_image('s1', 99)).version, 3, 'the third is version 3 (client passed 99)');
 SELECT is((pg_temp.add_image('s2')).version, 1, 'another scene starts at version 1');
 SELECT results_eq(
-    $$SELECT version, is_current FROM public.scene_images WHERE scene_id = 's1' ORDER BY version$$,
+    $$SELECT version, is_current FROM public.scene_images WHERE project_id = '00000000-0000-4000-8000-000000000001' AND scene_id = 's1' ORDER BY version$$,
     $$VALUES (1, false), (2, false), (3, true)$$,
     'only the newest version of s1 is current');
 SELECT is((SELECT count(*)::int FROM public.current_scene_images
            WHERE project_id = '00000000-0000-4000-8000-000000000001'), 2,
     'current_scene_images has one row per scene');
 SELECT is(public.get_scene_image_url('00000000-0000-4000-8000-000000000001', 's1'),
-    (SELECT storage_url FROM public.scene_images WHERE scene_id = 's1' AND version = 3),
+    (SELECT storage_url FROM public.scene_images WHERE project_id = '00000000-0000-4000-8000-000000000001' AND scene_id = 's1' AND version = 3),
     'get_scene_image_url returns the current version''s URL');
 SELECT is(public.get_scene_image_url('00000000-0000-4000-8000-000000000001', 'nope'), NULL,
     'get_scene_image_url is NULL for a scene without images');
 SELECT is(public.get_scene_image_url(gen_random_uuid(), 's1'), NULL,
     'get_scene_image_url is NULL for an unknown project');
 SELECT throws_ok(
-    $$UPDATE public.scene_images SET is_current = true WHERE scene_id = 's1' AND version = 1$$,
+    $$UPDATE public.scene_images SET is_current = true WHERE project_id = '00000000-0000-4000-8000-000000000001' AND scene_id = 's1' AND version = 1$$,
     '23505', NULL, 'a second current row for a scene is refused by the partial unique index');
 SELECT throws_ok(
-    $$UPDATE public.scene_images SET version = 2 WHERE scene_id = 's1' AND version = 3$$,
+    $$UPDATE public.scene_images SET version = 2 WHERE project_id = '00000000-0000-4000-8000-000000000001' AND scene_id = 's1' AND version = 3$$,
     '23505', NULL, 'a duplicate (project, scene, version) is refused');
 
 -- masterJSON follows at commit; SET CONSTRAINTS fires the deferred sync now.
@@ -63,13 +63,13 @@ SELECT is(
 SELECT is((public.set_current_scene_image('00000000-0000-4000-8000-000000000001', 's1', 1)).version, 1,
     'set_current_scene_image returns the version it made current');
 SELECT results_eq(
-    $$SELECT version FROM public.scene_images WHERE scene_id = 's1' AND is_current$$,
+    $$SELECT version FROM public.scene_images WHERE project_id = '00000000-0000-4000-8000-000000000001' AND scene_id = 's1' AND is_current$$,
     ARRAY[1], 'after rollback version 1 is the only current one');
 SET CONSTRAINTS ALL IMMEDIATE;
 SET CONSTRAINTS ALL DEFERRED;
 SELECT is(
     (SELECT master_json #>> '{scenes,s1,scene_start_frame}' FROM public.projects WHERE id = '00000000-0000-4000-8000-000000000001'),
-    (SELECT storage_url FROM public.scene_images WHERE scene_id = 's1' AND version = 1),
+    (SELECT storage_url FROM public.scene_images WHERE project_id = '00000000-0000-4000-8000-000000000001' AND scene_id = 's1' AND version = 1),
     'masterJSON follows the rollback');
 SELECT is((public.set_current_scene_image('00000000-0000-4000-8000-000000000001', 's1', 1)).is_current, true,
     'making the current version current again is a no-op');
@@ -120,7 +120,7 @@ SELECT throws_ok(pg_temp.bad_row('m', '[1]'), '23514', NULL, 'fal_metadata that 
 SELECT throws_ok(pg_temp.bad_row('h', 'xyz'), '23514', NULL, 'a sha256 that is not 64 hex is refused');
 SELECT throws_ok(pg_temp.bad_row('w', '0'), '23514', NULL, 'a zero width is refused');
 SELECT throws_ok(
-    $$UPDATE public.scene_images SET version = 0 WHERE scene_id = 's2'$$, '23514', NULL, 'version 0 is refused');
+    $$UPDATE public.scene_images SET version = 0 WHERE project_id = '00000000-0000-4000-8000-000000000001' AND scene_id = 's2'$$, '23514', NULL, 'version 0 is refused');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -37,7 +37,7 @@ def attempt_job(
         return Attempt(job, None, error.sqlstate, error.message)
     except ValueError as error:
         return Attempt(job, None, "22023", str(error))
-    except Exception as error:  # a bug or an unforeseen library error: retry later, keep the reason
+    except Exception as error:  # noqa: BLE001 - a bug or unforeseen library error: retry later, keep the reason
         return Attempt(job, None, "XX000", f"{type(error).__name__}: {error}")
     return Attempt(job, stored)
 

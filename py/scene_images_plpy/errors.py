@@ -28,7 +28,7 @@ def as_sql_errors(plpy: Any) -> Iterator[None]:
     except plpy.SPIError as error:
         sqlstate = sqlstate_of(error)
         name = error_name(sqlstate)
-        if name is None:
+        if sqlstate is None or name is None:
             raise
         spidata = getattr(error, "spidata", None) or (None, None, None)
         raise sql_error(plpy, name, sqlstate, str(error.args[0]), detail=spidata[1], hint=spidata[2]) from None

@@ -9,7 +9,7 @@ from scene_images_core import jobs
 
 from . import settings
 from .errors import as_sql_errors
-from .statements import interrupt_poll, plan
+from .statements import Statement, interrupt_poll, plan
 
 _CLAIM = ("SELECT * FROM public.claim_scene_image_jobs($1, $2)", ["text", "int"])
 _COMPLETE = (
@@ -18,7 +18,7 @@ _COMPLETE = (
 )
 _FAIL = ("SELECT * FROM public.fail_scene_image_job($1, $2, $3, $4)", ["uuid", "text", "text", "text"])
 _JOB = ("SELECT * FROM scene_images_internal.scene_image_jobs WHERE id = ANY($1)", ["uuid[]"])
-_WORKER = ("SELECT 'postgres:' || pg_catalog.pg_backend_pid() AS name", [])
+_WORKER: Statement = ("SELECT 'postgres:' || pg_catalog.pg_backend_pid() AS name", [])
 
 
 def process(plpy: Any, cache: dict, max_jobs: int) -> list[dict]:
@@ -32,6 +32,7 @@ def process(plpy: Any, cache: dict, max_jobs: int) -> list[dict]:
 
     def complete(attempt: jobs.Attempt) -> dict:
         stored = attempt.stored
+        assert stored is not None  # settle completes only attempts that stored
         return plpy.execute(plan(plpy, cache, _COMPLETE), [
             attempt.job["id"], worker, stored.storage_path, stored.storage_url, stored.file_size,
             stored.content_type, stored.sha256, stored.width, stored.height, json.dumps(stored.source),

@@ -9,10 +9,10 @@ from scene_images_core import configured
 from scene_images_core.backends import Backend
 from scene_images_core.policy import FetchPolicy
 
-from .statements import plan
+from .statements import Statement, plan
 
 # The same document the external worker reads, so both build their backend from one source.
-_SETTINGS = ("SELECT public.get_scene_image_worker_settings()::text AS settings", [])
+_SETTINGS: Statement = ("SELECT public.get_scene_image_worker_settings()::text AS settings", [])
 
 
 def load(plpy: Any, cache: dict) -> tuple[FetchPolicy, Backend]:

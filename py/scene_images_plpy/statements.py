@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+Statement = tuple[str, list[str]]
 
-def plan(plpy: Any, cache: dict, statement: tuple[str, list[str]]) -> Any:
+
+def plan(plpy: Any, cache: dict, statement: Statement) -> Any:
     sql, types = statement
     if sql not in cache:
         cache[sql] = plpy.prepare(sql, types)
@@ -14,7 +16,7 @@ def plan(plpy: Any, cache: dict, statement: tuple[str, list[str]]) -> Any:
 
 # pg_sleep(0) is the cheapest statement that runs CHECK_FOR_INTERRUPTS: while worker threads
 # download, the main thread polls it so a cancel or statement timeout is honoured at once.
-_INTERRUPTS = ("SELECT pg_catalog.pg_sleep(0)", [])
+_INTERRUPTS: Statement = ("SELECT pg_catalog.pg_sleep(0)", [])
 
 
 def interrupt_poll(plpy: Any, cache: dict) -> Any:

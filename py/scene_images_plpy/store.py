@@ -59,7 +59,8 @@ def store_one_or_enqueue(plpy: Any, cache: dict, project_id: str, scene_id: str,
                 raise
             # Storage is down: a worker stores the image later; the caller gets the generator's
             # URL to use meanwhile, and it is never recorded as the permanent one.
-            job = plpy.execute(plan(plpy, cache, _ENQUEUE), [project_id, scene_id, source_url, prompt, provider, metadata])[0]
+            job = plpy.execute(plan(plpy, cache, _ENQUEUE),
+                               [project_id, scene_id, source_url, prompt, provider, metadata])[0]
             return {"stored": False, "url": source_url, "image": None, "job_id": job["id"],
                     "sqlstate": error.sqlstate, "message": error.message}
     return {"stored": True, "url": row["storage_url"], "image": row, "job_id": None, "sqlstate": None, "message": None}
@@ -77,14 +78,16 @@ def store_many(plpy: Any, cache: dict, project_id: str, requests: str) -> list[d
 def _checked_one(plpy: Any, cache: dict, project_id: str, scene_id: str, source_url: str,
                  prompt: str | None, provider: str, metadata: str) -> dict:
     plpy.execute(plan(plpy, cache, _CHECK_ONE), [project_id, scene_id, source_url, provider, metadata])
-    return {"scene_id": scene_id, "source_url": source_url, "prompt": prompt, "provider": provider, "metadata": metadata}
+    return {"scene_id": scene_id, "source_url": source_url, "prompt": prompt,
+            "provider": provider, "metadata": metadata}
 
 
 def _store(plpy: Any, cache: dict, project_id: str, items: list[dict]) -> list[dict]:
     """Raises the item's own IngestError for a single item, ItemFailed for several."""
     policy, backend = settings.load(plpy, cache)
     scene_ids = [item["scene_id"] for item in items]
-    current = {row["scene_id"]: row for row in plpy.execute(plan(plpy, cache, _CURRENT), [project_id, scene_ids])}
+    current = {row["scene_id"]: row
+               for row in plpy.execute(plan(plpy, cache, _CURRENT), [project_id, scene_ids])}
     try:
         outcomes = pipeline.store_many(
             items, policy, backend, project_id,
@@ -103,7 +106,7 @@ def _store(plpy: Any, cache: dict, project_id: str, items: list[dict]) -> list[d
         return [
             _insert(plpy, insert, project_id, item, outcome) if isinstance(outcome, pipeline.StoredObject)
             else current[item["scene_id"]]
-            for item, outcome in zip(items, outcomes)
+            for item, outcome in zip(items, outcomes, strict=True)
         ]
     except BaseException:
         # A row failed to insert (or the query was cancelled): its objects must not outlive it.

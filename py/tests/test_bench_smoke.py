@@ -116,7 +116,7 @@ def test_bench_lookups_run_pgbench_on_each_table_size(results: dict[str, Any]) -
     assert list(lookups["by_rows"]) == ["100", "1000"]
     for rows, figures in lookups["by_rows"].items():
         assert figures["table_rows"] >= int(rows)
-        assert _is_figure(figures["tps"], CONFIG.reps)
+        assert _is_figure(figures["tps"], CONFIG.lookup_reps)
     assert lookups["ratio_smallest_to_largest"] > 0
 
 

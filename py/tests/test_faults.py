@@ -21,6 +21,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -145,18 +146,35 @@ def test_store_fails_with_sis01_while_storage_is_down_and_succeeds_once_it_is_ba
 # --- SIGKILL mid-call on a cluster of its own ---------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ScratchCluster:
+    conninfo: str
+    log: Path
+
+    def wait_for_crash_restart(self, pid: int, timeout_s: float = 30.0) -> None:
+        """Until the postmaster has noticed `pid` died, ended every session and is ready again.
+        Connecting earlier could land in a session the crash restart is about to end."""
+        death = f"server process (PID {pid}) was terminated by signal 9"
+
+        def restarted() -> bool:
+            text = self.log.read_text(errors="replace")
+            return death in text and "ready to accept connections" in text.partition(death)[2]
+
+        wait_until(restarted, timeout_s, "the crash restart")
+
+
 @pytest.fixture(scope="module")
-def crash_cluster() -> Iterator[str]:
-    """A fresh cluster with the project deployed; yields its conninfo."""
+def crash_cluster() -> Iterator[ScratchCluster]:
+    """A fresh cluster with the project deployed."""
     with server_owned_dir("security-cluster-") as base:
-        data, run, port = base / "data", base / "run", free_port()
+        data, run, log, port = base / "data", base / "run", base / "postgres.log", free_port()
         run.mkdir()
         os.chown(run, *_postgres_ids())
         as_postgres = ["runuser", "-u", "postgres", "--"]
         subprocess.run([*as_postgres, PG_BIN / "initdb", "-D", data, "-U", "postgres", "--auth=trust",
                         "--encoding=UTF8", "--locale=C.UTF-8"], check=True, capture_output=True)
         subprocess.run([*as_postgres, "env", f"PYTHONPATH={ROOT / 'py'}", PG_BIN / "pg_ctl", "-D", data,
-                        "-l", base / "postgres.log", "-w", "-t", "60", "start", "-o",
+                        "-l", log, "-w", "-t", "60", "start", "-o",
                         f"-p {port} -k {run} -c listen_addresses='' -c fsync=off -c full_page_writes=off"],
                        check=True, capture_output=True)
         try:
@@ -165,7 +183,7 @@ def crash_cluster() -> Iterator[str]:
             env = {**os.environ, "PGHOST": str(run), "PGPORT": str(port), "PGUSER": "postgres"}
             subprocess.run([ROOT / "scripts/sqitch.sh", "scene_images_crash", "deploy"], env=env, check=True,
                            capture_output=True)
-            yield f"host={run} port={port} user=postgres dbname=scene_images_crash"
+            yield ScratchCluster(f"host={run} port={port} user=postgres dbname=scene_images_crash", log)
         finally:
             subprocess.run([*as_postgres, PG_BIN / "pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"], check=False,
                            capture_output=True)
@@ -179,7 +197,7 @@ def _postgres_ids() -> tuple[int, int]:
 
 
 def _connect_when_back(conninfo: str, timeout_s: float = 30.0) -> DictConnection:
-    """The postmaster restarts every backend after a crash: retry until it accepts again."""
+    """Retry until the restarted cluster accepts connections (it may still be recovering)."""
     deadline = time.monotonic() + timeout_s
     while True:
         try:
@@ -191,17 +209,18 @@ def _connect_when_back(conninfo: str, timeout_s: float = 30.0) -> DictConnection
 
 
 def test_backend_killed_mid_bulk_store_leaves_an_orphan_the_sweep_removes(
-    crash_cluster: str, source: ImageSourceServer,
+    crash_cluster: ScratchCluster, source: ImageSourceServer,
 ) -> None:
+    conninfo = crash_cluster.conninfo
     with server_owned_dir("security-crash-storage-") as path:
         root = StorageRoot(path, "http://127.0.0.1:9/objects")
-        with psycopg.connect(crash_cluster, autocommit=True, row_factory=dict_row) as admin:
+        with psycopg.connect(conninfo, autocommit=True, row_factory=dict_row) as admin:
             admin.execute("SELECT configure_scene_image_storage('file', %s)", (Jsonb(root.settings()),))
             admin.execute("SELECT configure_scene_image_fetch(%s)", (Jsonb({**BASE_FETCH, "timeout_s": 60}),))
             project = admin.execute("INSERT INTO projects (name) VALUES ('crash') RETURNING id").fetchone()["id"]
             kept = [store(admin, project, f"kept{i}", source.url(p)) for i, p in enumerate(["/img.png", "/img.jpg"])]
 
-        victim = psycopg.connect(crash_cluster, autocommit=True, row_factory=dict_row)
+        victim = psycopg.connect(conninfo, autocommit=True, row_factory=dict_row)
         pid = victim.execute("SELECT pg_backend_pid() AS pid").fetchone()["pid"]
         # The fast item is uploaded at once; the trickling one keeps the call (and its
         # transaction) open, so the kill lands between upload and commit.
@@ -216,8 +235,9 @@ def test_backend_killed_mid_bulk_store_leaves_an_orphan_the_sweep_removes(
             with pytest.raises(psycopg.OperationalError):
                 call.result(timeout=10)
         victim.close()
+        crash_cluster.wait_for_crash_restart(pid)
 
-        with _connect_when_back(crash_cluster) as admin:
+        with _connect_when_back(conninfo) as admin:
             rows = admin.execute(
                 "SELECT * FROM scene_images WHERE project_id = %s ORDER BY scene_id", (project,)
             ).fetchall()
