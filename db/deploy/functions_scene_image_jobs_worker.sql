@@ -6,6 +6,27 @@
 
 BEGIN;
 
+-- Row-locked so concurrent reports about one job (a worker whose lease expired and the one
+-- that took over) are decided one after the other.
+CREATE FUNCTION scene_images_internal.lock_job(job_id uuid)
+RETURNS scene_images_internal.scene_image_jobs
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    job scene_images_internal.scene_image_jobs;
+BEGIN
+    SELECT * INTO job FROM scene_images_internal.scene_image_jobs AS j WHERE j.id = lock_job.job_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'SIJ01', MESSAGE = format('job %s does not exist', job_id);
+    END IF;
+    RETURN job;
+END
+$$;
+
+COMMENT ON FUNCTION scene_images_internal.lock_job(uuid) IS 'The job, locked FOR UPDATE until the end of the transaction. Errors: SIJ01.';
+
+REVOKE ALL ON FUNCTION scene_images_internal.lock_job(uuid) FROM PUBLIC;
+
 CREATE FUNCTION public.claim_scene_image_jobs(
     worker text,                 -- a name for the claiming worker (host:pid), kept in locked_by
     max_jobs integer DEFAULT 10, -- how many jobs at most
@@ -75,10 +96,7 @@ DECLARE
     job scene_images_internal.scene_image_jobs;
     stored public.scene_images;
 BEGIN
-    SELECT * INTO job FROM scene_images_internal.scene_image_jobs AS j WHERE j.id = job_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'SIJ01', MESSAGE = format('job %s does not exist', job_id);
-    END IF;
+    job := scene_images_internal.lock_job(job_id);
     IF job.status = 'stored' THEN
         -- Completed before (by this or a worker that took over the lease): the same row again.
         SELECT * INTO stored FROM public.scene_images AS si WHERE si.id = job.scene_image_id;
@@ -133,10 +151,7 @@ DECLARE
     queue jsonb := (SELECT s.value FROM scene_images_internal.settings AS s WHERE s.name = 'queue');
     backoff_s float;
 BEGIN
-    SELECT * INTO job FROM scene_images_internal.scene_image_jobs AS j WHERE j.id = job_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'SIJ01', MESSAGE = format('job %s does not exist', job_id);
-    END IF;
+    job := scene_images_internal.lock_job(job_id);
     IF job.status <> 'running' OR job.locked_by IS DISTINCT FROM fail_scene_image_job.worker THEN
         -- A stale report: this worker's lease expired and the job was stored, failed, or passed
         -- to another worker since. Only the lease holder's outcome counts.
