@@ -63,11 +63,15 @@ DECLARE
     job scene_images_internal.scene_image_jobs;
 BEGIN
     SELECT * INTO job FROM scene_images_internal.scene_image_jobs AS j WHERE j.id = job_id;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'SIJ01', MESSAGE = format('job %s does not exist', job_id);
+    IF FOUND THEN
+        BEGIN
+            PERFORM scene_images_internal.assert_project_access(job.project_id);
+            RETURN job;
+        EXCEPTION WHEN insufficient_privilege THEN
+            NULL; -- answered like a missing job: a client learns nothing about others' jobs
+        END;
     END IF;
-    PERFORM scene_images_internal.assert_project_access(job.project_id);
-    RETURN job;
+    RAISE EXCEPTION USING ERRCODE = 'SIJ01', MESSAGE = format('job %s does not exist or does not belong to the caller', job_id);
 END
 $$;
 
@@ -102,9 +106,9 @@ COMMENT ON FUNCTION public.enqueue_scene_images(uuid, jsonb) IS
     'Queue many images at once (one job each, in request order); returns the jobs. Errors: those of store_scene_images'' argument checks.';
 COMMENT ON FUNCTION public.get_scene_image_job(uuid) IS
     'The status of a job: queued, running, stored (scene_image_id set) or failed (last_error_sqlstate, last_error). '
-    'Errors: SIJ01 when the job does not exist; 42501 when it is not the caller''s.';
+    'Errors: SIJ01 when the job does not exist or is not the caller''s (one answer for both).';
 COMMENT ON FUNCTION public.retry_scene_image_job(uuid) IS
-    'Queue a failed job again with fresh attempts. Errors: SIJ01 no such job; 42501 not the caller''s; SIJ02 the job has not failed.';
+    'Queue a failed job again with fresh attempts. Errors: SIJ01 no such job (or not the caller''s); SIJ02 the job has not failed.';
 
 REVOKE ALL ON FUNCTION public.enqueue_scene_image(uuid, text, text, text, text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.enqueue_scene_images(uuid, jsonb) FROM PUBLIC;

@@ -348,8 +348,8 @@ SELECT id AS alice_job FROM public.enqueue_scene_images('00000000-0000-4000-8000
 SELECT is((public.get_scene_image_job(:'alice_job')).scene_id, 'a2', 'alice reads the status of her own job');
 SELECT throws_ok($$SELECT public.enqueue_scene_image('00000000-0000-4000-8000-0000000000d2', 'a3', 'http://127.0.0.1:9/a3.png')$$,
     '42501', NULL, 'alice cannot enqueue into bob''s project');
-SELECT throws_ok(format('SELECT public.get_scene_image_job(%L)', :'bob_job'), '42501', NULL, 'alice cannot read bob''s job');
-SELECT throws_ok(format('SELECT public.retry_scene_image_job(%L)', :'bob_job'), '42501', NULL, 'alice cannot retry bob''s job');
+SELECT throws_ok(format('SELECT public.get_scene_image_job(%L)', :'bob_job'), 'SIJ01', NULL, 'alice cannot read bob''s job (answered as missing)');
+SELECT throws_ok(format('SELECT public.retry_scene_image_job(%L)', :'bob_job'), 'SIJ01', NULL, 'alice cannot retry bob''s job (answered as missing)');
 SELECT throws_ok($$SELECT * FROM public.claim_scene_image_jobs(worker => 'alice')$$, '42501', NULL, 'alice cannot claim jobs');
 SELECT throws_ok($$SELECT * FROM scene_images_internal.scene_image_jobs$$, '42501', NULL, 'alice cannot read the job table');
 RESET ROLE;

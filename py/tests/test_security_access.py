@@ -235,7 +235,8 @@ def test_user_cannot_read_or_retry_another_users_job(
         job = enqueue(client, bob_project, "s1", "http://127.0.0.1:9/a.png")
     db.execute("UPDATE scene_images_internal.scene_image_jobs SET status = 'failed' WHERE id = %s", (job["id"],))
     for call in ("get_scene_image_job", "retry_scene_image_job"):
-        with refused(db, bob_project, None, "42501"), as_client(client, "authenticated", _user(people["alice"])):
+        # Answered exactly like a missing job: a user learns nothing about others' jobs.
+        with refused(db, bob_project, None, "SIJ01"), as_client(client, "authenticated", _user(people["alice"])):
             client.execute(f"SELECT * FROM {call}(%s)", (job["id"],))
     assert db.execute("SELECT status FROM scene_images_internal.scene_image_jobs WHERE id = %s",
                       (job["id"],)).fetchone()["status"] == "failed"
