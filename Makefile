@@ -79,5 +79,6 @@ test-db: ## pgTAP tests (db/tests) against $(TEST_DB)
 test-py: ## pytest (py/tests) against $(TEST_DB)
 	cd py && $(PG_ENV) PGDATABASE=$(TEST_DB) $(PY) -m pytest -q $(PYTEST_ARGS)
 
-lint: deps ## ruff and mypy over the Python package
-	cd py && $(VENV)/bin/ruff check . && $(VENV)/bin/mypy scene_images scene_images_core
+lint: deps ## ruff over all Python, mypy over the packages
+	$(VENV)/bin/ruff check --config py/pyproject.toml py demo bench
+	cd py && $(VENV)/bin/mypy scene_images scene_images_core scene_images_plpy

@@ -246,7 +246,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--url-field", default="source_url", metavar="FIELD",
                      help="masterJSON scene field holding the source URL (default: %(default)s); "
                           "scenes without it are skipped")
-    sub.add_argument("--prompt-field", default="prompt", metavar="FIELD", help="masterJSON scene field holding the prompt (default: %(default)s)")
+    sub.add_argument("--prompt-field", default="prompt", metavar="FIELD",
+                     help="masterJSON scene field holding the prompt (default: %(default)s)")
     sub.add_argument("--chunk-size", type=_chunk_size, default=DEFAULT_CHUNK_SIZE, metavar="N",
                      help=f"images per call and per transaction, 1-{MAX_CHUNK_SIZE} (default: %(default)s)")
 

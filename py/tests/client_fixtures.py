@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from client_sources import DictConnection, FetchPolicy, ImageSource
 from psycopg.types.json import Jsonb
+
 from scene_images import SceneImageStore
 
 LOOPBACK = ["127.0.0.1/32"]

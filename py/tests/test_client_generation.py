@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 import types
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pytest

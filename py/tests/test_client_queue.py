@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from client_sources import FetchPolicy, ImageSource
+
 from scene_images import (
     JobNotFound,
     JobNotRetryable,

@@ -84,7 +84,8 @@ def test_workers_store_a_thousand_jobs_once_each_when_one_worker_is_killed(
 
     jobs = jobs_of(db, project_id)
     assert len(jobs) == SCENES * JOBS_PER_SCENE
-    not_stored = [(j["scene_id"], j["status"], j["last_error_sqlstate"], j["last_error"]) for j in jobs if j["status"] != "stored"]
+    not_stored = [(j["scene_id"], j["status"], j["last_error_sqlstate"], j["last_error"])
+                  for j in jobs if j["status"] != "stored"]
     assert not_stored == []
     # The killed worker's jobs waited out their lease and were run again by another worker.
     recovered = [j for j in jobs if j["id"] in held and j["locked_by"] != victim.name]
