@@ -80,5 +80,5 @@ test-py: ## pytest (py/tests) against $(TEST_DB)
 	cd py && $(PG_ENV) PGDATABASE=$(TEST_DB) $(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: deps ## ruff over all Python, mypy over the packages
-	$(VENV)/bin/ruff check --config py/pyproject.toml py demo bench
+	cd py && $(VENV)/bin/ruff check . ../demo ../bench
 	cd py && $(VENV)/bin/mypy scene_images scene_images_core scene_images_plpy
