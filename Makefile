@@ -79,6 +79,10 @@ test-db: ## pgTAP tests (db/tests) against $(TEST_DB)
 test-py: ## pytest (py/tests) against $(TEST_DB)
 	cd py && $(PG_ENV) PGDATABASE=$(TEST_DB) $(PY) -m pytest -q $(PYTEST_ARGS)
 
+bench: DB = scene_images_bench
+bench: deps deploy ## the benchmarks on their own database (about 5 min); BENCH_QUICK=1 for a short smoke run
+	$(PG_ENV) PGDATABASE=$(DB) $(PY) bench/run.py
+
 lint: deps ## ruff over all Python, mypy over the packages
 	cd py && $(VENV)/bin/ruff check . ../demo ../bench
 	cd py && $(VENV)/bin/mypy scene_images scene_images_core scene_images_plpy

@@ -281,12 +281,16 @@ def _read_body(
                 )
     except (OSError, http.client.HTTPException, urllib3.exceptions.HTTPError) as exc:
         guard.raise_if_tripped(url, policy)
+        # A failed one-piece read does not tell how much of it had arrived.
+        got = (
+            f"{received} bytes"
+            if declared is None
+            else f"fewer than the {declared} bytes Content-Length announced"
+        )
         if isinstance(exc, (TimeoutError, urllib3.exceptions.ReadTimeoutError)):
-            raise SourceTimeout(
-                f"read timed out after {received} bytes", url=url
-            ) from None
+            raise SourceTimeout(f"read timed out after {got}", url=url) from None
         raise SourceIncomplete(
-            f"connection cut after {received} bytes: {_cause(exc)}", url=url
+            f"connection cut after {got}: {_cause(exc)}", url=url
         ) from None
     guard.raise_if_tripped(url, policy)
     if declared is not None and received < declared:

@@ -119,6 +119,9 @@ class LoopbackHTTPServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog of 5 drops connection bursts (a bulk store opens 32 at
+    # once), and each dropped SYN costs the client a one-second retransmit.
+    request_queue_size = 1024
 
     def __init__(
         self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]
