@@ -90,11 +90,7 @@ def store(
     metadata: object = None,
 ) -> dict[str, Any]:
     """store_scene_image; metadata None means `{}`, a str is sent as raw JSON text."""
-    row = conn.execute(
-        STORE_ONE, (project_id, scene_id, source_url, prompt, provider, _jsonb(metadata))
-    ).fetchone()
-    assert row is not None
-    return dict(row)
+    return _call_one(conn, STORE_ONE, project_id, scene_id, source_url, prompt, provider, metadata)
 
 
 def store_bulk(conn: psycopg.Connection[Any], project_id: object, requests_: object) -> list[dict[str, Any]]:
@@ -112,9 +108,13 @@ def enqueue(
     provider: str | None = "test_gen",
     metadata: object = None,
 ) -> dict[str, Any]:
-    row = conn.execute(
-        ENQUEUE_ONE, (project_id, scene_id, source_url, prompt, provider, _jsonb(metadata))
-    ).fetchone()
+    """enqueue_scene_image, with the same arguments as store."""
+    return _call_one(conn, ENQUEUE_ONE, project_id, scene_id, source_url, prompt, provider, metadata)
+
+
+def _call_one(conn: psycopg.Connection[Any], statement: Any, project_id: object, scene_id: str | None,
+              source_url: str | None, prompt: str | None, provider: str | None, metadata: object) -> dict[str, Any]:
+    row = conn.execute(statement, (project_id, scene_id, source_url, prompt, provider, _jsonb(metadata))).fetchone()
     assert row is not None
     return dict(row)
 
