@@ -166,35 +166,9 @@ class JobLeaseExpired(SceneImageError):
     sqlstate = "SIJ03"
 
 
-# The one table: SQLSTATE -> class (tests/test_client_errors.py checks it against the server's).
-ERRORS: dict[str, type[SceneImageError]] = {
-    cls.sqlstate: cls
-    for cls in (
-        NullArgument,
-        InvalidArgument,
-        ConstraintViolation,
-        PermissionDenied,
-        ProjectNotFound,
-        VersionNotFound,
-        InvalidSourceUrl,
-        HostNotAllowed,
-        PrivateAddressRefused,
-        TooManyRedirects,
-        SourceHttpError,
-        SourceTooLarge,
-        SourceTimeout,
-        SourceUnreachable,
-        SourceIncomplete,
-        SourceNotAnImage,
-        ImageTooLarge,
-        StorageFailed,
-        StorageMisconfigured,
-        IngestCancelled,
-        JobNotFound,
-        JobNotRetryable,
-        JobLeaseExpired,
-    )
-}
+# The one table: SQLSTATE -> class, from the classes above (tests/test_client_errors.py checks
+# it against the server's).
+ERRORS: dict[str, type[SceneImageError]] = {cls.sqlstate: cls for cls in SceneImageError.__subclasses__()}
 
 
 def error_for(

@@ -12,17 +12,18 @@ from .models import Project, SceneImage, SceneImageJob, column_names
 _IMAGE_COLUMNS = ", ".join(f"r.{name}" for name in column_names(SceneImage))
 _PROJECT_COLUMNS = ", ".join(column_names(Project))
 _JOB_COLUMNS = ", ".join(f"r.{name}" for name in column_names(SceneImageJob))
-
-STORE_SCENE_IMAGE = f"""
-SELECT {_IMAGE_COLUMNS}
-FROM public.store_scene_image(
+# The arguments of one store request (SceneImageRequest), shared by store and enqueue.
+_REQUEST_ARGUMENTS = """
     project_id => %(project_id)s::uuid,
     scene_id => %(scene_id)s::text,
     source_url => %(source_url)s::text,
     prompt => %(prompt)s::text,
     provider => %(provider)s::text,
-    metadata => %(metadata)s::jsonb
-) AS r
+    metadata => %(metadata)s::jsonb"""
+
+STORE_SCENE_IMAGE = f"""
+SELECT {_IMAGE_COLUMNS}
+FROM public.store_scene_image({_REQUEST_ARGUMENTS}) AS r
 """
 
 # WITH ORDINALITY: rows come back in request order by contract, not by accident of the plan.
@@ -85,28 +86,15 @@ RETURNING {_PROJECT_COLUMNS}
 """
 
 # As JSON, the way PostgREST renders it: one decoder (StoreOutcome.from_json) for both transports.
-STORE_SCENE_IMAGE_OR_ENQUEUE = """
-SELECT to_jsonb(o) FROM public.store_scene_image(
-    project_id => %(project_id)s::uuid,
-    scene_id => %(scene_id)s::text,
-    source_url => %(source_url)s::text,
-    prompt => %(prompt)s::text,
-    provider => %(provider)s::text,
-    metadata => %(metadata)s::jsonb,
+STORE_SCENE_IMAGE_OR_ENQUEUE = f"""
+SELECT to_jsonb(o) FROM public.store_scene_image({_REQUEST_ARGUMENTS},
     fallback => true
 ) AS o
 """
 
 ENQUEUE_SCENE_IMAGE = f"""
 SELECT {_JOB_COLUMNS}
-FROM public.enqueue_scene_image(
-    project_id => %(project_id)s::uuid,
-    scene_id => %(scene_id)s::text,
-    source_url => %(source_url)s::text,
-    prompt => %(prompt)s::text,
-    provider => %(provider)s::text,
-    metadata => %(metadata)s::jsonb
-) AS r
+FROM public.enqueue_scene_image({_REQUEST_ARGUMENTS}) AS r
 """
 
 ENQUEUE_SCENE_IMAGES = f"""

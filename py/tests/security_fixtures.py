@@ -23,8 +23,6 @@ import json
 import os
 import shutil
 import socket
-import subprocess
-import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,10 +36,8 @@ import requests
 from psycopg.types.json import Jsonb
 from servers import (
     ImageSourceServer,
-    MotoServer,
     SourceHandler,
     install_standard_routes,
-    wait_for_port,
 )
 
 from scene_images_core.errors import ERRORS
@@ -346,26 +342,6 @@ def resolver_for(mapping: dict[str, list[str]], calls: list[str] | None = None) 
         return mapping[host]
 
     return resolve
-
-
-# --- moto S3 on a port of our choosing (to bring storage back where the settings point) -----
-
-
-@contextmanager
-def moto_on_port(port: int) -> Iterator[MotoServer]:
-    """`python -m moto.server` on 127.0.0.1:`port` (servers.moto_server picks a free one)."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "AWS_EC2_METADATA_DISABLED": "true"},
-    )
-    server = MotoServer(f"http://127.0.0.1:{port}", process)
-    try:
-        wait_for_port("127.0.0.1", port)
-        yield server
-    finally:
-        server.stop()
 
 
 def ipv6_loopback_available() -> bool:

@@ -445,8 +445,30 @@ class _SourceHTTPServer(LoopbackHTTPServer):
         super().finish_request(request, client_address)
 
 
+class BackgroundServer:
+    """start/stop/`with` for a socketserver (`_server`) served by a daemon thread (`_thread`)."""
+
+    _server: ThreadingHTTPServer
+    _thread: threading.Thread
+
+    def start(self) -> Self:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
 @dataclass
-class ImageSourceServer:
+class ImageSourceServer(BackgroundServer):
     """A generator CDN stand-in on `host` (any 127.x address, or ::1). With `tls`, it
     serves HTTPS and records the SNI names clients sent in `sni_names`."""
 
@@ -473,21 +495,9 @@ class ImageSourceServer:
             daemon=True,
         )
 
-    def start(self) -> Self:
-        self._thread.start()
-        return self
-
     def stop(self) -> None:
-        self.stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+        self.stopping.set()  # releases routes that wait (silent, trickle) before the shutdown
+        super().stop()
 
     def url(self, path: str, host: str | None = None) -> str:
         """http(s)://{host or the bound address}:{port}{path}."""
@@ -632,9 +642,10 @@ class MotoServer:
 
 
 @contextmanager
-def moto_server() -> Iterator[MotoServer]:
-    """`python -m moto.server` on a free 127.0.0.1 port, stopped on exit."""
-    port = free_port()
+def moto_server(port: int | None = None) -> Iterator[MotoServer]:
+    """`python -m moto.server` on 127.0.0.1:`port` (default: a free one), stopped on exit.
+    A given port lets a test bring storage back where the configured settings point."""
+    port = port or free_port()
     env = {**os.environ, "AWS_EC2_METADATA_DISABLED": "true"}
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],

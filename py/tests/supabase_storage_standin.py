@@ -42,10 +42,10 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
-from typing import Any, Self
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from servers import LoopbackHTTPServer
+from servers import BackgroundServer, LoopbackHTTPServer
 
 SERVICE_KEY = "standin-service-role-key.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.signature"
 ANON_KEY = "standin-anon-key.eyJyb2xlIjoiYW5vbiJ9.signature"
@@ -153,7 +153,7 @@ class LoggedRequest:
     headers: dict[str, str]
 
 
-class StorageStandIn:
+class StorageStandIn(BackgroundServer):
     """The stand-in server; start with `with StorageStandIn() as s:` or start()/stop()."""
 
     def __init__(
@@ -183,21 +183,6 @@ class StorageStandIn:
             name="supabase-standin",
             daemon=True,
         )
-
-    def start(self) -> Self:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     def backend_settings(self, bucket: str = "scene-images") -> dict[str, str]:
         """Settings for scene_images_core's supabase backend against this stand-in."""

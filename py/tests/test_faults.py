@@ -40,14 +40,13 @@ from security_fixtures import (
     FetchSettings,
     StorageRoot,
     assert_row_matches_object,
-    moto_on_port,
     primary,
     refused,
     server_owned_dir,
     store,
     store_bulk,
 )
-from servers import HTML_PAGE, ImageSourceServer, SourceHandler, free_port
+from servers import HTML_PAGE, ImageSourceServer, SourceHandler, free_port, moto_server
 from supabase_storage_standin import StorageStandIn
 
 from scene_images_core.backends.supabase import SupabaseBackend
@@ -79,7 +78,7 @@ class _S3Storage:
         self._stack = ExitStack()
 
     def start(self) -> None:
-        self.settings = self._stack.enter_context(moto_on_port(self.port)).s3_settings(self.bucket)
+        self.settings = self._stack.enter_context(moto_server(self.port)).s3_settings(self.bucket)
         self._client().create_bucket(Bucket=self.bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
 
     def stop(self) -> None:
