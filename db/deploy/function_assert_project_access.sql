@@ -8,7 +8,7 @@ CREATE FUNCTION scene_images_internal.assert_project_access(project_id uuid)
 RETURNS void
 LANGUAGE plpgsql
 STABLE
-SET search_path = pg_catalog, scene_images_internal
+SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
 DECLARE
     owner uuid;

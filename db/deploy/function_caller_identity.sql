@@ -11,6 +11,7 @@ CREATE FUNCTION scene_images_internal.caller_role()
 RETURNS name
 LANGUAGE sql
 STABLE
+SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
     SELECT CASE pg_catalog.current_setting('role')
                WHEN 'none' THEN session_user
@@ -26,6 +27,7 @@ CREATE FUNCTION scene_images_internal.caller_is_admin()
 RETURNS boolean
 LANGUAGE sql
 STABLE
+SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
     SELECT r.rolsuper
         OR pg_catalog.pg_has_role(r.oid, n.nspowner, 'USAGE')

@@ -15,7 +15,7 @@ CREATE FUNCTION scene_images_internal.check_scene_image_request(
 RETURNS void
 LANGUAGE plpgsql
 STABLE
-SET search_path = pg_catalog, scene_images_internal
+SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
 DECLARE
     authority text;

@@ -7,6 +7,7 @@ CREATE FUNCTION scene_images_internal.max_bulk_requests()
 RETURNS integer
 LANGUAGE sql
 IMMUTABLE
+SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$ SELECT 200 $$;
 
 COMMENT ON FUNCTION scene_images_internal.max_bulk_requests() IS
@@ -19,7 +20,7 @@ CREATE FUNCTION scene_images_internal.checked_scene_image_requests(
 RETURNS TABLE (ordinal integer, scene_id text, source_url text, prompt text, provider text, metadata jsonb)
 LANGUAGE plpgsql
 STABLE
-SET search_path = pg_catalog, scene_images_internal
+SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
 DECLARE
     item jsonb;

@@ -9,7 +9,7 @@ CREATE FUNCTION public.configure_scene_image_fetch(
 RETURNS jsonb
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, scene_images_internal
+SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
 DECLARE
     merged jsonb;
@@ -65,6 +65,7 @@ CREATE FUNCTION scene_images_internal.is_cidr(candidate text)
 RETURNS boolean
 LANGUAGE plpgsql
 IMMUTABLE
+SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
 BEGIN
     PERFORM candidate::cidr;

@@ -7,6 +7,7 @@ CREATE FUNCTION scene_images_internal.storage_secret_keys()
 RETURNS text[]
 LANGUAGE sql
 IMMUTABLE
+SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$ SELECT ARRAY['service_key', 'access_key_id', 'secret_access_key'] $$;
 
 COMMENT ON FUNCTION scene_images_internal.storage_secret_keys() IS
@@ -20,7 +21,7 @@ CREATE FUNCTION public.configure_scene_image_storage(
 RETURNS jsonb
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, scene_images_internal
+SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
 DECLARE
     required text[];

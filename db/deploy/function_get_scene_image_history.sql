@@ -10,6 +10,7 @@ CREATE FUNCTION public.get_scene_image_history(
 RETURNS SETOF public.scene_images
 LANGUAGE sql
 STABLE
+SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
     SELECT * FROM public.scene_images AS si
     WHERE si.project_id = get_scene_image_history.project_id

@@ -11,6 +11,7 @@ RETURNS text
 LANGUAGE sql
 STABLE
 PARALLEL SAFE
+SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
     SELECT si.storage_url
     FROM public.scene_images AS si

@@ -10,6 +10,7 @@ CREATE FUNCTION scene_images_internal.prepare_storage(
 )
 RETURNS void
 LANGUAGE plpython3u
+SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
 from scene_images_plpy import storage
 storage.prepare(plpy, backend, settings)

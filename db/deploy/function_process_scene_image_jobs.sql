@@ -10,7 +10,7 @@ CREATE FUNCTION public.process_scene_image_jobs(
 RETURNS SETOF scene_images_internal.scene_image_jobs
 LANGUAGE plpython3u
 SECURITY DEFINER
-SET search_path = pg_catalog, scene_images_internal
+SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
 from scene_images_plpy import jobs
 return jobs.process(plpy, SD, max_jobs)

@@ -10,6 +10,7 @@ RETURNS uuid
 LANGUAGE sql
 STABLE
 PARALLEL SAFE
+SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
     SELECT CASE WHEN claims.sub ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
                 THEN claims.sub::uuid END

@@ -12,7 +12,7 @@ CREATE FUNCTION public.set_current_scene_image(
 RETURNS public.scene_images
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, scene_images_internal
+SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
 DECLARE
     target public.scene_images;

@@ -17,7 +17,7 @@ CREATE FUNCTION public.store_scene_image(
 RETURNS public.scene_images
 LANGUAGE plpython3u
 SECURITY DEFINER
-SET search_path = pg_catalog, scene_images_internal
+SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
 from scene_images_plpy import store
 return store.store_one(plpy, SD, project_id, scene_id, source_url, prompt, provider, metadata)

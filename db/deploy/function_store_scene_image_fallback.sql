@@ -29,7 +29,7 @@ CREATE FUNCTION public.store_scene_image(
 RETURNS public.scene_image_outcome
 LANGUAGE plpython3u
 SECURITY DEFINER
-SET search_path = pg_catalog, scene_images_internal
+SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
 from scene_images_plpy import store
 return store.store_one_or_enqueue(plpy, SD, project_id, scene_id, source_url, prompt, provider, metadata, fallback)

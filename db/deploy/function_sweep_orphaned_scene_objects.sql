@@ -12,7 +12,7 @@ CREATE FUNCTION public.sweep_orphaned_scene_objects(
 RETURNS SETOF text
 LANGUAGE plpython3u
 SECURITY DEFINER
-SET search_path = pg_catalog, scene_images_internal
+SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
 from scene_images_plpy import sweep
 return sweep.sweep(plpy, SD, older_than, dry_run)

@@ -12,7 +12,7 @@ CREATE FUNCTION public.enqueue_scene_images(
 RETURNS SETOF scene_images_internal.scene_image_jobs
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, scene_images_internal
+SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
 BEGIN
     RETURN QUERY
@@ -39,7 +39,7 @@ CREATE FUNCTION public.enqueue_scene_image(
 RETURNS scene_images_internal.scene_image_jobs
 LANGUAGE sql
 SECURITY DEFINER
-SET search_path = pg_catalog, scene_images_internal
+SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
     -- Checked here first, as store_scene_image checks: a NULL argument is 22004 and messages
     -- name no requests[0], which the JSON array below would otherwise turn them into.
@@ -57,7 +57,7 @@ RETURNS scene_images_internal.scene_image_jobs
 LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
-SET search_path = pg_catalog, scene_images_internal
+SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
 DECLARE
     job scene_images_internal.scene_image_jobs;
@@ -81,7 +81,7 @@ CREATE FUNCTION public.retry_scene_image_job(
 RETURNS scene_images_internal.scene_image_jobs
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, scene_images_internal
+SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
 DECLARE
     job scene_images_internal.scene_image_jobs;

@@ -11,6 +11,7 @@ BEGIN;
 CREATE FUNCTION scene_images_internal.lock_job(job_id uuid)
 RETURNS scene_images_internal.scene_image_jobs
 LANGUAGE plpgsql
+SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
 DECLARE
     job scene_images_internal.scene_image_jobs;
@@ -35,7 +36,7 @@ CREATE FUNCTION public.claim_scene_image_jobs(
 RETURNS SETOF scene_images_internal.scene_image_jobs
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, scene_images_internal
+SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
 DECLARE
     lease_for interval := coalesce(lease, make_interval(secs => (
@@ -90,7 +91,7 @@ CREATE FUNCTION public.complete_scene_image_job(
 RETURNS public.scene_images
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, scene_images_internal
+SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
 DECLARE
     job scene_images_internal.scene_image_jobs;
@@ -130,6 +131,7 @@ CREATE FUNCTION scene_images_internal.is_permanent_error(sqlstate text)
 RETURNS boolean
 LANGUAGE sql
 IMMUTABLE
+SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
     -- Retrying cannot help: the URL, the host, the address or the bytes are wrong, or the caller may not.
     SELECT sqlstate IN ('SIU01', 'SIU02', 'SIU03', 'SIU04', 'SIF02', 'SII01', 'SII02', '22004', '22023', '42501', 'SIP01')
@@ -144,7 +146,7 @@ CREATE FUNCTION public.fail_scene_image_job(
 RETURNS scene_images_internal.scene_image_jobs
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, scene_images_internal
+SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
 DECLARE
     job scene_images_internal.scene_image_jobs;
@@ -180,7 +182,7 @@ RETURNS jsonb
 LANGUAGE sql
 STABLE
 SECURITY DEFINER
-SET search_path = pg_catalog, scene_images_internal
+SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
     SELECT jsonb_object_agg(s.name, s.value) FROM scene_images_internal.settings AS s
 $$;
@@ -190,7 +192,7 @@ RETURNS jsonb
 LANGUAGE sql
 STABLE
 SECURITY DEFINER
-SET search_path = pg_catalog, scene_images_internal
+SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
     SELECT jsonb_build_object(
         'queued', count(*) FILTER (WHERE j.status = 'queued'),

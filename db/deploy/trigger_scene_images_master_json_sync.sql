@@ -8,7 +8,7 @@ CREATE FUNCTION scene_images_internal.sync_master_json()
 RETURNS trigger
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, scene_images_internal
+SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
 DECLARE
     current_url text;

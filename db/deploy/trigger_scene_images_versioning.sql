@@ -9,6 +9,7 @@ BEGIN;
 CREATE FUNCTION scene_images_internal.lock_scene(project_id uuid, scene_id text)
 RETURNS void
 LANGUAGE sql
+SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
     SELECT pg_catalog.pg_advisory_xact_lock(
         pg_catalog.hashtext('scene_images'),
@@ -22,7 +23,7 @@ CREATE FUNCTION scene_images_internal.assign_scene_image_version()
 RETURNS trigger
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, scene_images_internal
+SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
 BEGIN
     PERFORM scene_images_internal.lock_scene(NEW.project_id, NEW.scene_id);
