@@ -1,6 +1,7 @@
 -- Deploy scene-images:function_assert_project_access to pg
 -- requires: function_caller_identity
 -- requires: table_projects
+-- requires: procedure_revoke_all_grants
 
 BEGIN;
 
@@ -35,6 +36,6 @@ COMMENT ON FUNCTION scene_images_internal.assert_project_access(uuid) IS
     'Raise unless the caller may write to the project: admins (owner role, superuser, service_role) any existing project, '
     'authenticated users only projects whose owner_id is their request_uid(). Errors: 22004, SIP01, 42501.';
 
-REVOKE ALL ON FUNCTION scene_images_internal.assert_project_access(uuid) FROM PUBLIC;
+CALL scene_images_internal.revoke_all_grants('scene_images_internal.assert_project_access(uuid)'::regprocedure);
 
 COMMIT;

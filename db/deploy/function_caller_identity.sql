@@ -1,6 +1,7 @@
 -- Deploy scene-images:function_caller_identity to pg
 -- requires: schema_internal
 -- requires: roles_client
+-- requires: procedure_revoke_all_grants
 
 BEGIN;
 
@@ -40,7 +41,7 @@ $$;
 COMMENT ON FUNCTION scene_images_internal.caller_is_admin() IS
     'True when the caller may manage every project: a superuser, the owner of the schema, or service_role.';
 
-REVOKE ALL ON FUNCTION scene_images_internal.caller_role() FROM PUBLIC;
-REVOKE ALL ON FUNCTION scene_images_internal.caller_is_admin() FROM PUBLIC;
+CALL scene_images_internal.revoke_all_grants('scene_images_internal.caller_role()'::regprocedure);
+CALL scene_images_internal.revoke_all_grants('scene_images_internal.caller_is_admin()'::regprocedure);
 
 COMMIT;

@@ -1,5 +1,6 @@
 -- Deploy scene-images:function_check_scene_image_request to pg
 -- requires: function_assert_project_access
+-- requires: procedure_revoke_all_grants
 
 BEGIN;
 
@@ -62,6 +63,6 @@ COMMENT ON FUNCTION scene_images_internal.check_scene_image_request(uuid, text, 
     'Raise unless a store/enqueue request is acceptable. Errors: 22004 NULL argument; SIP01/42501 project; '
     '22023 scene_id, provider or metadata malformed; SIU01 source URL not http(s), overlong, or with credentials.';
 
-REVOKE ALL ON FUNCTION scene_images_internal.check_scene_image_request(uuid, text, text, text, jsonb) FROM PUBLIC;
+CALL scene_images_internal.revoke_all_grants('scene_images_internal.check_scene_image_request(uuid, text, text, text, jsonb)'::regprocedure);
 
 COMMIT;

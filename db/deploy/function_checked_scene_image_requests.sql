@@ -1,5 +1,6 @@
 -- Deploy scene-images:function_checked_scene_image_requests to pg
 -- requires: function_check_scene_image_request
+-- requires: procedure_revoke_all_grants
 
 BEGIN;
 
@@ -89,7 +90,7 @@ COMMENT ON FUNCTION scene_images_internal.checked_scene_image_requests(uuid, jso
     'Errors: 22004 NULL; 22023 not a non-empty array, over max_bulk_requests(), malformed item, duplicate scene_id; '
     'plus those of check_scene_image_request, each message naming the item.';
 
-REVOKE ALL ON FUNCTION scene_images_internal.max_bulk_requests() FROM PUBLIC;
-REVOKE ALL ON FUNCTION scene_images_internal.checked_scene_image_requests(uuid, jsonb) FROM PUBLIC;
+CALL scene_images_internal.revoke_all_grants('scene_images_internal.max_bulk_requests()'::regprocedure);
+CALL scene_images_internal.revoke_all_grants('scene_images_internal.checked_scene_image_requests(uuid, jsonb)'::regprocedure);
 
 COMMIT;

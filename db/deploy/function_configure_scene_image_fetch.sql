@@ -1,5 +1,6 @@
 -- Deploy scene-images:function_configure_scene_image_fetch to pg
 -- requires: table_settings
+-- requires: procedure_revoke_all_grants
 
 BEGIN;
 
@@ -8,7 +9,6 @@ CREATE FUNCTION public.configure_scene_image_fetch(
 )
 RETURNS jsonb
 LANGUAGE plpgsql
-SECURITY DEFINER
 SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
 DECLARE
@@ -77,7 +77,7 @@ $$;
 
 COMMENT ON FUNCTION scene_images_internal.is_cidr(text) IS 'True when the text is a valid CIDR (host bits zero).';
 
-REVOKE ALL ON FUNCTION public.configure_scene_image_fetch(jsonb) FROM PUBLIC;
-REVOKE ALL ON FUNCTION scene_images_internal.is_cidr(text) FROM PUBLIC;
+CALL scene_images_internal.revoke_all_grants('public.configure_scene_image_fetch(jsonb)'::regprocedure);
+CALL scene_images_internal.revoke_all_grants('scene_images_internal.is_cidr(text)'::regprocedure);
 
 COMMIT;

@@ -1,5 +1,6 @@
 -- Deploy scene-images:function_configure_scene_image_storage to pg
 -- requires: table_settings
+-- requires: procedure_revoke_all_grants
 
 BEGIN;
 
@@ -20,7 +21,6 @@ CREATE FUNCTION public.configure_scene_image_storage(
 )
 RETURNS jsonb
 LANGUAGE plpgsql
-SECURITY DEFINER
 SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
 DECLARE
@@ -75,7 +75,7 @@ COMMENT ON FUNCTION public.configure_scene_image_storage(text, jsonb) IS
     'Result: the backend and its settings without secrets. Errors: SIS02 when the backend or a setting is unknown or missing; '
     'SIS01 when the backend cannot be reached or prepared.';
 
-REVOKE ALL ON FUNCTION scene_images_internal.storage_secret_keys() FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.configure_scene_image_storage(text, jsonb) FROM PUBLIC;
+CALL scene_images_internal.revoke_all_grants('scene_images_internal.storage_secret_keys()'::regprocedure);
+CALL scene_images_internal.revoke_all_grants('public.configure_scene_image_storage(text, jsonb)'::regprocedure);
 
 COMMIT;

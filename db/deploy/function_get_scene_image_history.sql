@@ -1,5 +1,6 @@
 -- Deploy scene-images:function_get_scene_image_history to pg
 -- requires: table_scene_images
+-- requires: procedure_revoke_all_grants
 
 BEGIN;
 
@@ -22,7 +23,7 @@ COMMENT ON FUNCTION public.get_scene_image_history(uuid, text) IS
     'Every version of a scene''s image, oldest first. Arguments: project_id, scene_id. '
     'Result: scene_images rows (empty when none, or when the caller may not see them). Errors: none.';
 
-REVOKE ALL ON FUNCTION public.get_scene_image_history(uuid, text) FROM PUBLIC;
+CALL scene_images_internal.revoke_all_grants('public.get_scene_image_history(uuid, text)'::regprocedure);
 GRANT EXECUTE ON FUNCTION public.get_scene_image_history(uuid, text) TO authenticated, service_role;
 
 COMMIT;

@@ -1,5 +1,6 @@
 -- Deploy scene-images:function_get_scene_image_url to pg
 -- requires: table_scene_images
+-- requires: procedure_revoke_all_grants
 
 BEGIN;
 
@@ -25,7 +26,7 @@ COMMENT ON FUNCTION public.get_scene_image_url(uuid, text) IS
     'Result: text, NULL when the scene has no image (or the caller may not see it). '
     'Uses scene_images_one_current_idx. Errors: none.';
 
-REVOKE ALL ON FUNCTION public.get_scene_image_url(uuid, text) FROM PUBLIC;
+CALL scene_images_internal.revoke_all_grants('public.get_scene_image_url(uuid, text)'::regprocedure);
 GRANT EXECUTE ON FUNCTION public.get_scene_image_url(uuid, text) TO authenticated, service_role;
 
 COMMIT;

@@ -1,6 +1,7 @@
 -- Deploy scene-images:function_prepare_storage to pg
 -- requires: extension_plpython3u
 -- requires: function_configure_scene_image_storage
+-- requires: procedure_revoke_all_grants
 
 BEGIN;
 
@@ -20,6 +21,6 @@ COMMENT ON FUNCTION scene_images_internal.prepare_storage(text, jsonb) IS
     'Let the backend check it can work with these settings (create the root directory or a missing bucket). '
     'Called by configure_scene_image_storage. Errors: SIS02 malformed settings; SIS01 backend unreachable or refusing.';
 
-REVOKE ALL ON FUNCTION scene_images_internal.prepare_storage(text, jsonb) FROM PUBLIC;
+CALL scene_images_internal.revoke_all_grants('scene_images_internal.prepare_storage(text, jsonb)'::regprocedure);
 
 COMMIT;

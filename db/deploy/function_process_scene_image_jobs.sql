@@ -1,12 +1,12 @@
 -- Deploy scene-images:function_process_scene_image_jobs to pg
 -- requires: extension_plpython3u
 -- requires: functions_scene_image_jobs_worker
+-- requires: procedure_revoke_all_grants
+-- requires: schema_private
 
 BEGIN;
 
-CREATE FUNCTION public.process_scene_image_jobs(
-    max_jobs integer DEFAULT 10 -- how many jobs to claim and run in this call
-)
+CREATE FUNCTION scene_images_private.process_scene_image_jobs(max_jobs integer)
 RETURNS SETOF scene_images_internal.scene_image_jobs
 LANGUAGE plpython3u
 SECURITY DEFINER
@@ -16,12 +16,27 @@ from scene_images_plpy import jobs
 return jobs.process(plpy, SD, max_jobs)
 $$;
 
+COMMENT ON FUNCTION scene_images_private.process_scene_image_jobs(integer) IS
+    'The definer side of public.process_scene_image_jobs: claims and runs queued jobs with the storage settings.';
+
+CREATE FUNCTION public.process_scene_image_jobs(
+    max_jobs integer DEFAULT 10 -- how many jobs to claim and run in this call
+)
+RETURNS SETOF scene_images_internal.scene_image_jobs
+LANGUAGE sql
+SET search_path = pg_catalog, scene_images_internal, pg_temp
+AS $$
+    SELECT * FROM scene_images_private.process_scene_image_jobs(max_jobs)
+$$;
+
 COMMENT ON FUNCTION public.process_scene_image_jobs(integer) IS
     'The in-database worker: claim up to max_jobs jobs and run them concurrently with the same code as store_scene_image, '
     'then complete or fail each. Schedulable with pg_cron: SELECT cron.schedule(''scene-image-jobs'', ''* * * * *'', '
     '''SELECT count(*) FROM process_scene_image_jobs(20)''). Result: the jobs as they ended. Errors: 22023 bad max_jobs.';
 
-REVOKE ALL ON FUNCTION public.process_scene_image_jobs(integer) FROM PUBLIC;
+CALL scene_images_internal.revoke_all_grants('scene_images_private.process_scene_image_jobs(integer)'::regprocedure);
+CALL scene_images_internal.revoke_all_grants('public.process_scene_image_jobs(integer)'::regprocedure);
+GRANT EXECUTE ON FUNCTION scene_images_private.process_scene_image_jobs(integer) TO scene_images_worker;
 GRANT EXECUTE ON FUNCTION public.process_scene_image_jobs(integer) TO scene_images_worker;
 
 COMMIT;

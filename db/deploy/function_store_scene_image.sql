@@ -3,8 +3,23 @@
 -- requires: function_check_scene_image_request
 -- requires: functions_scene_image_jobs_worker
 -- requires: trigger_scene_images_versioning
+-- requires: procedure_revoke_all_grants
+-- requires: schema_private
 
 BEGIN;
+
+CREATE FUNCTION scene_images_private.store_scene_image(project_id uuid, scene_id text, source_url text, prompt text, provider text, metadata jsonb)
+RETURNS public.scene_images
+LANGUAGE plpython3u
+SECURITY DEFINER
+SET search_path = pg_catalog, scene_images_internal, pg_temp
+AS $$
+from scene_images_plpy import store
+return store.store_one(plpy, SD, project_id, scene_id, source_url, prompt, provider, metadata)
+$$;
+
+COMMENT ON FUNCTION scene_images_private.store_scene_image(uuid, text, text, text, text, jsonb) IS
+    'The definer side of public.store_scene_image: checks the caller owns the project, then fetches, checks, uploads (with the storage secrets) and records.';
 
 CREATE FUNCTION public.store_scene_image(
     project_id uuid,                    -- the project (the caller must own it)
@@ -15,12 +30,10 @@ CREATE FUNCTION public.store_scene_image(
     metadata jsonb DEFAULT '{}'         -- anything else worth keeping (a JSON object)
 )
 RETURNS public.scene_images
-LANGUAGE plpython3u
-SECURITY DEFINER
+LANGUAGE sql
 SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
-from scene_images_plpy import store
-return store.store_one(plpy, SD, project_id, scene_id, source_url, prompt, provider, metadata)
+    SELECT * FROM scene_images_private.store_scene_image(project_id, scene_id, source_url, prompt, provider, metadata)
 $$;
 
 COMMENT ON FUNCTION public.store_scene_image(uuid, text, text, text, text, jsonb) IS
@@ -33,7 +46,9 @@ COMMENT ON FUNCTION public.store_scene_image(uuid, text, text, text, text, jsonb
     'SIF02 too large; SIF03 timeout; SIF04 unreachable; SIF05 body cut short; SII01 not an image; SII02 too many pixels; '
     'SIS01 storage failed; SIS02 storage misconfigured; 57014 cancelled.';
 
-REVOKE ALL ON FUNCTION public.store_scene_image(uuid, text, text, text, text, jsonb) FROM PUBLIC;
+CALL scene_images_internal.revoke_all_grants('scene_images_private.store_scene_image(uuid, text, text, text, text, jsonb)'::regprocedure);
+CALL scene_images_internal.revoke_all_grants('public.store_scene_image(uuid, text, text, text, text, jsonb)'::regprocedure);
+GRANT EXECUTE ON FUNCTION scene_images_private.store_scene_image(uuid, text, text, text, text, jsonb) TO authenticated, service_role;
 GRANT EXECUTE ON FUNCTION public.store_scene_image(uuid, text, text, text, text, jsonb) TO authenticated, service_role;
 
 COMMIT;

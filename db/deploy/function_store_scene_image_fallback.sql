@@ -1,6 +1,8 @@
 -- Deploy scene-images:function_store_scene_image_fallback to pg
 -- requires: function_store_scene_image
 -- requires: functions_scene_image_jobs_client
+-- requires: procedure_revoke_all_grants
+-- requires: schema_private
 
 BEGIN;
 
@@ -17,6 +19,19 @@ COMMENT ON TYPE public.scene_image_outcome IS
     'What store_scene_image(..., fallback) did: stored now, or queued with the generator''s URL to use meanwhile.';
 
 -- An overload, not a new default: the six-argument call keeps returning a plain scene_images row.
+CREATE FUNCTION scene_images_private.store_scene_image(project_id uuid, scene_id text, source_url text, prompt text, provider text, metadata jsonb, fallback boolean)
+RETURNS public.scene_image_outcome
+LANGUAGE plpython3u
+SECURITY DEFINER
+SET search_path = pg_catalog, scene_images_internal, pg_temp
+AS $$
+from scene_images_plpy import store
+return store.store_one_or_enqueue(plpy, SD, project_id, scene_id, source_url, prompt, provider, metadata, fallback)
+$$;
+
+COMMENT ON FUNCTION scene_images_private.store_scene_image(uuid, text, text, text, text, jsonb, boolean) IS
+    'The definer side of public.store_scene_image(..., fallback): stores, or queues the image when storage fails.';
+
 CREATE FUNCTION public.store_scene_image(
     project_id uuid,      -- the project (the caller must own it)
     scene_id text,        -- the scene's key in masterJSON
@@ -27,12 +42,10 @@ CREATE FUNCTION public.store_scene_image(
     fallback boolean      -- true: when storage fails, queue a job and answer with the generator's URL
 )
 RETURNS public.scene_image_outcome
-LANGUAGE plpython3u
-SECURITY DEFINER
+LANGUAGE sql
 SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
-from scene_images_plpy import store
-return store.store_one_or_enqueue(plpy, SD, project_id, scene_id, source_url, prompt, provider, metadata, fallback)
+    SELECT * FROM scene_images_private.store_scene_image(project_id, scene_id, source_url, prompt, provider, metadata, fallback)
 $$;
 
 COMMENT ON FUNCTION public.store_scene_image(uuid, text, text, text, text, jsonb, boolean) IS
@@ -41,7 +54,9 @@ COMMENT ON FUNCTION public.store_scene_image(uuid, text, text, text, text, jsonb
     'meanwhile; that URL is never written to scene_images or masterJSON, and the worker that stores the job switches '
     'masterJSON to the permanent URL. Result: scene_image_outcome. Errors: those of store_scene_image (SIS01 only without fallback).';
 
-REVOKE ALL ON FUNCTION public.store_scene_image(uuid, text, text, text, text, jsonb, boolean) FROM PUBLIC;
+CALL scene_images_internal.revoke_all_grants('scene_images_private.store_scene_image(uuid, text, text, text, text, jsonb, boolean)'::regprocedure);
+CALL scene_images_internal.revoke_all_grants('public.store_scene_image(uuid, text, text, text, text, jsonb, boolean)'::regprocedure);
+GRANT EXECUTE ON FUNCTION scene_images_private.store_scene_image(uuid, text, text, text, text, jsonb, boolean) TO authenticated, service_role;
 GRANT EXECUTE ON FUNCTION public.store_scene_image(uuid, text, text, text, text, jsonb, boolean) TO authenticated, service_role;
 
 COMMIT;

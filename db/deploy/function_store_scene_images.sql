@@ -3,13 +3,12 @@
 -- requires: function_checked_scene_image_requests
 -- requires: functions_scene_image_jobs_worker
 -- requires: trigger_scene_images_versioning
+-- requires: procedure_revoke_all_grants
+-- requires: schema_private
 
 BEGIN;
 
-CREATE FUNCTION public.store_scene_images(
-    project_id uuid, -- the project (the caller must own it)
-    requests jsonb   -- array of {scene_id, source_url, prompt?, provider?, metadata?}, at most 200, scene_ids distinct
-)
+CREATE FUNCTION scene_images_private.store_scene_images(project_id uuid, requests jsonb)
 RETURNS SETOF public.scene_images
 LANGUAGE plpython3u
 SECURITY DEFINER
@@ -19,13 +18,29 @@ from scene_images_plpy import store
 return store.store_many(plpy, SD, project_id, requests)
 $$;
 
+COMMENT ON FUNCTION scene_images_private.store_scene_images(uuid, jsonb) IS
+    'The definer side of public.store_scene_images: checks the caller owns the project, then stores every request concurrently, all or nothing.';
+
+CREATE FUNCTION public.store_scene_images(
+    project_id uuid, -- the project (the caller must own it)
+    requests jsonb   -- array of {scene_id, source_url, prompt?, provider?, metadata?}, at most 200, scene_ids distinct
+)
+RETURNS SETOF public.scene_images
+LANGUAGE sql
+SET search_path = pg_catalog, scene_images_internal, pg_temp
+AS $$
+    SELECT * FROM scene_images_private.store_scene_images(project_id, requests)
+$$;
+
 COMMENT ON FUNCTION public.store_scene_images(uuid, jsonb) IS
     'Bulk store_scene_image: downloads and uploads run concurrently, rows are inserted in request order. All or nothing: '
     'one bad item fails the call with an error naming it (requests[i]), and nothing is left behind, in the table or in storage. '
     'Arguments: project_id, requests. Result: one scene_images row per request, in order. '
     'Errors: those of store_scene_image, plus 22023 when requests is not a non-empty array of at most 200 distinct scenes.';
 
-REVOKE ALL ON FUNCTION public.store_scene_images(uuid, jsonb) FROM PUBLIC;
+CALL scene_images_internal.revoke_all_grants('scene_images_private.store_scene_images(uuid, jsonb)'::regprocedure);
+CALL scene_images_internal.revoke_all_grants('public.store_scene_images(uuid, jsonb)'::regprocedure);
+GRANT EXECUTE ON FUNCTION scene_images_private.store_scene_images(uuid, jsonb) TO authenticated, service_role;
 GRANT EXECUTE ON FUNCTION public.store_scene_images(uuid, jsonb) TO authenticated, service_role;
 
 COMMIT;

@@ -2,6 +2,7 @@
 -- requires: extension_plpython3u
 -- requires: table_scene_images
 -- requires: table_settings
+-- requires: procedure_revoke_all_grants
 
 BEGIN;
 
@@ -11,7 +12,6 @@ CREATE FUNCTION public.sweep_orphaned_scene_objects(
 )
 RETURNS SETOF text
 LANGUAGE plpython3u
-SECURITY DEFINER
 SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
 from scene_images_plpy import sweep
@@ -23,6 +23,6 @@ COMMENT ON FUNCTION public.sweep_orphaned_scene_objects(interval, boolean) IS
     'than older_than (left behind by a crashed backend or a rolled-back transaction); removes them unless dry_run. '
     'Never touches a referenced object. Result: their paths. Errors: 22023 negative older_than; SIS01 storage failed.';
 
-REVOKE ALL ON FUNCTION public.sweep_orphaned_scene_objects(interval, boolean) FROM PUBLIC;
+CALL scene_images_internal.revoke_all_grants('public.sweep_orphaned_scene_objects(interval, boolean)'::regprocedure);
 
 COMMIT;

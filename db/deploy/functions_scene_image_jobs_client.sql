@@ -2,13 +2,12 @@
 -- requires: table_scene_image_jobs
 -- requires: function_checked_scene_image_requests
 -- requires: table_settings
+-- requires: procedure_revoke_all_grants
+-- requires: schema_private
 
 BEGIN;
 
-CREATE FUNCTION public.enqueue_scene_images(
-    project_id uuid, -- the project (the caller must own it)
-    requests jsonb   -- array of {scene_id, source_url, prompt?, provider?, metadata?}, at most 200, scene_ids distinct
-)
+CREATE FUNCTION scene_images_private.enqueue_scene_images(project_id uuid, requests jsonb)
 RETURNS SETOF scene_images_internal.scene_image_jobs
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -28,6 +27,38 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION scene_images_private.enqueue_scene_images(uuid, jsonb) IS
+    'The definer side of public.enqueue_scene_images: checks the caller owns the project and queues one job per request.';
+
+CREATE FUNCTION public.enqueue_scene_images(
+    project_id uuid, -- the project (the caller must own it)
+    requests jsonb   -- array of {scene_id, source_url, prompt?, provider?, metadata?}, at most 200, scene_ids distinct
+)
+RETURNS SETOF scene_images_internal.scene_image_jobs
+LANGUAGE sql
+SET search_path = pg_catalog, scene_images_internal, pg_temp
+AS $$
+    SELECT * FROM scene_images_private.enqueue_scene_images(project_id, requests)
+$$;
+
+CREATE FUNCTION scene_images_private.enqueue_scene_image(project_id uuid, scene_id text, source_url text, prompt text, provider text, metadata jsonb)
+RETURNS scene_images_internal.scene_image_jobs
+LANGUAGE sql
+SECURITY DEFINER
+SET search_path = pg_catalog, scene_images_internal, pg_temp
+AS $$
+    -- Checked here first, as store_scene_image checks: a NULL argument is 22004 and messages
+    -- name no requests[0], which the JSON array below would otherwise turn them into.
+    SELECT scene_images_internal.check_scene_image_request(project_id, scene_id, source_url, provider, metadata);
+    SELECT * FROM scene_images_private.enqueue_scene_images(
+        project_id,
+        jsonb_build_array(jsonb_build_object('scene_id', scene_id, 'source_url', source_url, 'prompt', prompt,
+                                             'provider', provider, 'metadata', metadata)))
+$$;
+
+COMMENT ON FUNCTION scene_images_private.enqueue_scene_image(uuid, text, text, text, text, jsonb) IS
+    'The definer side of public.enqueue_scene_image.';
+
 CREATE FUNCTION public.enqueue_scene_image(
     project_id uuid,                     -- the project (the caller must own it)
     scene_id text,                       -- the scene's key in masterJSON
@@ -38,21 +69,12 @@ CREATE FUNCTION public.enqueue_scene_image(
 )
 RETURNS scene_images_internal.scene_image_jobs
 LANGUAGE sql
-SECURITY DEFINER
 SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
-    -- Checked here first, as store_scene_image checks: a NULL argument is 22004 and messages
-    -- name no requests[0], which the JSON array below would otherwise turn them into.
-    SELECT scene_images_internal.check_scene_image_request(project_id, scene_id, source_url, provider, metadata);
-    SELECT * FROM public.enqueue_scene_images(
-        project_id,
-        jsonb_build_array(jsonb_build_object('scene_id', scene_id, 'source_url', source_url, 'prompt', prompt,
-                                             'provider', provider, 'metadata', metadata)))
+    SELECT * FROM scene_images_private.enqueue_scene_image(project_id, scene_id, source_url, prompt, provider, metadata)
 $$;
 
-CREATE FUNCTION public.get_scene_image_job(
-    job_id uuid -- the job
-)
+CREATE FUNCTION scene_images_private.get_scene_image_job(job_id uuid)
 RETURNS scene_images_internal.scene_image_jobs
 LANGUAGE plpgsql
 STABLE
@@ -75,9 +97,21 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION public.retry_scene_image_job(
-    job_id uuid -- a failed job
+COMMENT ON FUNCTION scene_images_private.get_scene_image_job(uuid) IS
+    'The definer side of public.get_scene_image_job: the job when the caller owns its project.';
+
+CREATE FUNCTION public.get_scene_image_job(
+    job_id uuid -- the job
 )
+RETURNS scene_images_internal.scene_image_jobs
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, scene_images_internal, pg_temp
+AS $$
+    SELECT * FROM scene_images_private.get_scene_image_job(job_id)
+$$;
+
+CREATE FUNCTION scene_images_private.retry_scene_image_job(job_id uuid)
 RETURNS scene_images_internal.scene_image_jobs
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -86,7 +120,7 @@ AS $$
 DECLARE
     job scene_images_internal.scene_image_jobs;
 BEGIN
-    job := public.get_scene_image_job(job_id);
+    job := scene_images_private.get_scene_image_job(job_id);
     IF job.status <> 'failed' THEN
         RAISE EXCEPTION USING ERRCODE = 'SIJ02', MESSAGE = format('job %s is %s; only failed jobs can be retried', job_id, job.status);
     END IF;
@@ -97,6 +131,19 @@ BEGIN
     PERFORM pg_notify('scene_image_jobs', job.project_id::text);
     RETURN job;
 END
+$$;
+
+COMMENT ON FUNCTION scene_images_private.retry_scene_image_job(uuid) IS
+    'The definer side of public.retry_scene_image_job.';
+
+CREATE FUNCTION public.retry_scene_image_job(
+    job_id uuid -- a failed job
+)
+RETURNS scene_images_internal.scene_image_jobs
+LANGUAGE sql
+SET search_path = pg_catalog, scene_images_internal, pg_temp
+AS $$
+    SELECT * FROM scene_images_private.retry_scene_image_job(job_id)
 $$;
 
 COMMENT ON FUNCTION public.enqueue_scene_image(uuid, text, text, text, text, jsonb) IS
@@ -110,13 +157,21 @@ COMMENT ON FUNCTION public.get_scene_image_job(uuid) IS
 COMMENT ON FUNCTION public.retry_scene_image_job(uuid) IS
     'Queue a failed job again with fresh attempts. Errors: SIJ01 no such job (or not the caller''s); SIJ02 the job has not failed.';
 
-REVOKE ALL ON FUNCTION public.enqueue_scene_image(uuid, text, text, text, text, jsonb) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.enqueue_scene_images(uuid, jsonb) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.get_scene_image_job(uuid) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.retry_scene_image_job(uuid) FROM PUBLIC;
+CALL scene_images_internal.revoke_all_grants('scene_images_private.enqueue_scene_image(uuid, text, text, text, text, jsonb)'::regprocedure);
+CALL scene_images_internal.revoke_all_grants('public.enqueue_scene_image(uuid, text, text, text, text, jsonb)'::regprocedure);
+CALL scene_images_internal.revoke_all_grants('scene_images_private.enqueue_scene_images(uuid, jsonb)'::regprocedure);
+CALL scene_images_internal.revoke_all_grants('public.enqueue_scene_images(uuid, jsonb)'::regprocedure);
+CALL scene_images_internal.revoke_all_grants('scene_images_private.get_scene_image_job(uuid)'::regprocedure);
+CALL scene_images_internal.revoke_all_grants('public.get_scene_image_job(uuid)'::regprocedure);
+CALL scene_images_internal.revoke_all_grants('scene_images_private.retry_scene_image_job(uuid)'::regprocedure);
+CALL scene_images_internal.revoke_all_grants('public.retry_scene_image_job(uuid)'::regprocedure);
+GRANT EXECUTE ON FUNCTION scene_images_private.enqueue_scene_image(uuid, text, text, text, text, jsonb) TO authenticated, service_role;
 GRANT EXECUTE ON FUNCTION public.enqueue_scene_image(uuid, text, text, text, text, jsonb) TO authenticated, service_role;
+GRANT EXECUTE ON FUNCTION scene_images_private.enqueue_scene_images(uuid, jsonb) TO authenticated, service_role;
 GRANT EXECUTE ON FUNCTION public.enqueue_scene_images(uuid, jsonb) TO authenticated, service_role;
+GRANT EXECUTE ON FUNCTION scene_images_private.get_scene_image_job(uuid) TO authenticated, service_role;
 GRANT EXECUTE ON FUNCTION public.get_scene_image_job(uuid) TO authenticated, service_role;
+GRANT EXECUTE ON FUNCTION scene_images_private.retry_scene_image_job(uuid) TO authenticated, service_role;
 GRANT EXECUTE ON FUNCTION public.retry_scene_image_job(uuid) TO authenticated, service_role;
 
 COMMIT;

@@ -3,6 +3,8 @@
 -- requires: role_worker
 -- requires: trigger_scene_images_versioning
 -- requires: table_settings
+-- requires: procedure_revoke_all_grants
+-- requires: schema_private
 
 BEGIN;
 
@@ -26,13 +28,9 @@ $$;
 
 COMMENT ON FUNCTION scene_images_internal.lock_job(uuid) IS 'The job, locked FOR UPDATE until the end of the transaction. Errors: SIJ01.';
 
-REVOKE ALL ON FUNCTION scene_images_internal.lock_job(uuid) FROM PUBLIC;
+CALL scene_images_internal.revoke_all_grants('scene_images_internal.lock_job(uuid)'::regprocedure);
 
-CREATE FUNCTION public.claim_scene_image_jobs(
-    worker text,                 -- a name for the claiming worker (host:pid), kept in locked_by
-    max_jobs integer DEFAULT 10, -- how many jobs at most
-    lease interval DEFAULT NULL  -- how long the claim holds before others may take the job (default: queue lease_s)
-)
+CREATE FUNCTION scene_images_private.claim_scene_image_jobs(worker text, max_jobs integer, lease interval)
 RETURNS SETOF scene_images_internal.scene_image_jobs
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -76,18 +74,22 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION public.complete_scene_image_job(
-    job_id uuid,         -- the claimed job
-    worker text,         -- the worker completing it
-    storage_path text,   -- where the worker put the object
-    storage_url text,    -- its permanent URL
-    file_size bigint,    -- bytes stored
-    content_type text,   -- sniffed MIME type
-    sha256 text,         -- hex SHA-256 of the bytes
-    width integer,       -- pixels
-    height integer,      -- pixels
-    source jsonb DEFAULT '{}' -- what the source's response told (status, content type, redirects)
+COMMENT ON FUNCTION scene_images_private.claim_scene_image_jobs(text, integer, interval) IS
+    'The definer side of public.claim_scene_image_jobs.';
+
+CREATE FUNCTION public.claim_scene_image_jobs(
+    worker text,                 -- a name for the claiming worker (host:pid), kept in locked_by
+    max_jobs integer DEFAULT 10, -- how many jobs at most
+    lease interval DEFAULT NULL  -- how long the claim holds before others may take the job (default: queue lease_s)
 )
+RETURNS SETOF scene_images_internal.scene_image_jobs
+LANGUAGE sql
+SET search_path = pg_catalog, scene_images_internal, pg_temp
+AS $$
+    SELECT * FROM scene_images_private.claim_scene_image_jobs(worker, max_jobs, lease)
+$$;
+
+CREATE FUNCTION scene_images_private.complete_scene_image_job(job_id uuid, worker text, storage_path text, storage_url text, file_size bigint, content_type text, sha256 text, width integer, height integer, source jsonb)
 RETURNS public.scene_images
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -127,6 +129,28 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION scene_images_private.complete_scene_image_job(uuid, text, text, text, bigint, text, text, integer, integer, jsonb) IS
+    'The definer side of public.complete_scene_image_job.';
+
+CREATE FUNCTION public.complete_scene_image_job(
+    job_id uuid,         -- the claimed job
+    worker text,         -- the worker completing it
+    storage_path text,   -- where the worker put the object
+    storage_url text,    -- its permanent URL
+    file_size bigint,    -- bytes stored
+    content_type text,   -- sniffed MIME type
+    sha256 text,         -- hex SHA-256 of the bytes
+    width integer,       -- pixels
+    height integer,      -- pixels
+    source jsonb DEFAULT '{}' -- what the source's response told (status, content type, redirects)
+)
+RETURNS public.scene_images
+LANGUAGE sql
+SET search_path = pg_catalog, scene_images_internal, pg_temp
+AS $$
+    SELECT * FROM scene_images_private.complete_scene_image_job(job_id, worker, storage_path, storage_url, file_size, content_type, sha256, width, height, source)
+$$;
+
 CREATE FUNCTION scene_images_internal.is_permanent_error(sqlstate text)
 RETURNS boolean
 LANGUAGE sql
@@ -137,12 +161,7 @@ AS $$
     SELECT sqlstate IN ('SIU01', 'SIU02', 'SIU03', 'SIU04', 'SIF02', 'SII01', 'SII02', '22004', '22023', '42501', 'SIP01')
 $$;
 
-CREATE FUNCTION public.fail_scene_image_job(
-    job_id uuid,     -- the claimed job
-    worker text,     -- the worker reporting
-    sqlstate text,   -- the error's SQLSTATE (README error table)
-    message text     -- the error's message (no secrets)
-)
+CREATE FUNCTION scene_images_private.fail_scene_image_job(job_id uuid, worker text, sqlstate text, message text)
 RETURNS scene_images_internal.scene_image_jobs
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -177,7 +196,23 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION public.get_scene_image_worker_settings()
+COMMENT ON FUNCTION scene_images_private.fail_scene_image_job(uuid, text, text, text) IS
+    'The definer side of public.fail_scene_image_job.';
+
+CREATE FUNCTION public.fail_scene_image_job(
+    job_id uuid,     -- the claimed job
+    worker text,     -- the worker reporting
+    sqlstate text,   -- the error's SQLSTATE (README error table)
+    message text     -- the error's message (no secrets)
+)
+RETURNS scene_images_internal.scene_image_jobs
+LANGUAGE sql
+SET search_path = pg_catalog, scene_images_internal, pg_temp
+AS $$
+    SELECT * FROM scene_images_private.fail_scene_image_job(job_id, worker, sqlstate, message)
+$$;
+
+CREATE FUNCTION scene_images_private.get_scene_image_worker_settings()
 RETURNS jsonb
 LANGUAGE sql
 STABLE
@@ -187,7 +222,19 @@ AS $$
     SELECT jsonb_object_agg(s.name, s.value) FROM scene_images_internal.settings AS s
 $$;
 
-CREATE FUNCTION public.get_scene_image_queue_counts()
+COMMENT ON FUNCTION scene_images_private.get_scene_image_worker_settings() IS
+    'The definer side of public.get_scene_image_worker_settings: the settings, secrets included, for workers only.';
+
+CREATE FUNCTION public.get_scene_image_worker_settings()
+RETURNS jsonb
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, scene_images_internal, pg_temp
+AS $$
+    SELECT scene_images_private.get_scene_image_worker_settings()
+$$;
+
+CREATE FUNCTION scene_images_private.get_scene_image_queue_counts()
 RETURNS jsonb
 LANGUAGE sql
 STABLE
@@ -203,6 +250,18 @@ AS $$
         'next_available_in_s', CASE WHEN count(*) FILTER (WHERE j.status = 'queued') > 0
             THEN greatest(0, extract(epoch FROM min(j.available_at) FILTER (WHERE j.status = 'queued') - now())) END)
     FROM scene_images_internal.scene_image_jobs AS j
+$$;
+
+COMMENT ON FUNCTION scene_images_private.get_scene_image_queue_counts() IS
+    'The definer side of public.get_scene_image_queue_counts.';
+
+CREATE FUNCTION public.get_scene_image_queue_counts()
+RETURNS jsonb
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, scene_images_internal, pg_temp
+AS $$
+    SELECT scene_images_private.get_scene_image_queue_counts()
 $$;
 
 COMMENT ON FUNCTION public.get_scene_image_queue_counts() IS
@@ -223,16 +282,26 @@ COMMENT ON FUNCTION public.fail_scene_image_job(uuid, text, text, text) IS
 COMMENT ON FUNCTION public.get_scene_image_worker_settings() IS
     'Worker only. The fetch policy, storage backend (with its secrets) and queue policy an external worker needs.';
 
-REVOKE ALL ON FUNCTION public.claim_scene_image_jobs(text, integer, interval) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.complete_scene_image_job(uuid, text, text, text, bigint, text, text, integer, integer, jsonb) FROM PUBLIC;
-REVOKE ALL ON FUNCTION scene_images_internal.is_permanent_error(text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.fail_scene_image_job(uuid, text, text, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.get_scene_image_worker_settings() FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.get_scene_image_queue_counts() FROM PUBLIC;
+CALL scene_images_internal.revoke_all_grants('scene_images_private.claim_scene_image_jobs(text, integer, interval)'::regprocedure);
+CALL scene_images_internal.revoke_all_grants('public.claim_scene_image_jobs(text, integer, interval)'::regprocedure);
+CALL scene_images_internal.revoke_all_grants('scene_images_private.complete_scene_image_job(uuid, text, text, text, bigint, text, text, integer, integer, jsonb)'::regprocedure);
+CALL scene_images_internal.revoke_all_grants('public.complete_scene_image_job(uuid, text, text, text, bigint, text, text, integer, integer, jsonb)'::regprocedure);
+CALL scene_images_internal.revoke_all_grants('scene_images_internal.is_permanent_error(text)'::regprocedure);
+CALL scene_images_internal.revoke_all_grants('scene_images_private.fail_scene_image_job(uuid, text, text, text)'::regprocedure);
+CALL scene_images_internal.revoke_all_grants('public.fail_scene_image_job(uuid, text, text, text)'::regprocedure);
+CALL scene_images_internal.revoke_all_grants('scene_images_private.get_scene_image_worker_settings()'::regprocedure);
+CALL scene_images_internal.revoke_all_grants('public.get_scene_image_worker_settings()'::regprocedure);
+CALL scene_images_internal.revoke_all_grants('scene_images_private.get_scene_image_queue_counts()'::regprocedure);
+CALL scene_images_internal.revoke_all_grants('public.get_scene_image_queue_counts()'::regprocedure);
+GRANT EXECUTE ON FUNCTION scene_images_private.get_scene_image_queue_counts() TO scene_images_worker, service_role;
 GRANT EXECUTE ON FUNCTION public.get_scene_image_queue_counts() TO scene_images_worker, service_role;
+GRANT EXECUTE ON FUNCTION scene_images_private.claim_scene_image_jobs(text, integer, interval) TO scene_images_worker;
 GRANT EXECUTE ON FUNCTION public.claim_scene_image_jobs(text, integer, interval) TO scene_images_worker;
+GRANT EXECUTE ON FUNCTION scene_images_private.complete_scene_image_job(uuid, text, text, text, bigint, text, text, integer, integer, jsonb) TO scene_images_worker;
 GRANT EXECUTE ON FUNCTION public.complete_scene_image_job(uuid, text, text, text, bigint, text, text, integer, integer, jsonb) TO scene_images_worker;
+GRANT EXECUTE ON FUNCTION scene_images_private.fail_scene_image_job(uuid, text, text, text) TO scene_images_worker;
 GRANT EXECUTE ON FUNCTION public.fail_scene_image_job(uuid, text, text, text) TO scene_images_worker;
+GRANT EXECUTE ON FUNCTION scene_images_private.get_scene_image_worker_settings() TO scene_images_worker;
 GRANT EXECUTE ON FUNCTION public.get_scene_image_worker_settings() TO scene_images_worker;
 
 COMMIT;

@@ -1,5 +1,6 @@
 -- Deploy scene-images:table_projects to pg
 -- requires: function_request_uid
+-- requires: procedure_revoke_all_grants
 
 BEGIN;
 
@@ -20,7 +21,7 @@ COMMENT ON COLUMN public.projects.master_json IS
 COMMENT ON COLUMN public.projects.owner_id IS
     'The user (JWT sub claim) who owns the project; defaults to the caller''s request_uid().';
 
-REVOKE ALL ON public.projects FROM PUBLIC;
+CALL scene_images_internal.revoke_all_grants('public.projects'::regclass);
 GRANT SELECT, INSERT, UPDATE, DELETE ON public.projects TO authenticated, service_role;
 
 COMMIT;

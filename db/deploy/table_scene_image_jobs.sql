@@ -1,6 +1,7 @@
 -- Deploy scene-images:table_scene_image_jobs to pg
 -- requires: schema_internal
 -- requires: table_scene_images
+-- requires: procedure_revoke_all_grants
 
 BEGIN;
 
@@ -32,6 +33,8 @@ CREATE TABLE scene_images_internal.scene_image_jobs (
 CREATE INDEX scene_image_jobs_queued_idx ON scene_images_internal.scene_image_jobs (available_at) WHERE status = 'queued';
 CREATE INDEX scene_image_jobs_running_idx ON scene_images_internal.scene_image_jobs (lease_expires_at) WHERE status = 'running';
 CREATE INDEX scene_image_jobs_project_idx ON scene_images_internal.scene_image_jobs (project_id, scene_id);
+-- Deleting a scene_images row sets its jobs' reference to NULL: found by index, not a scan.
+CREATE INDEX scene_image_jobs_scene_image_idx ON scene_images_internal.scene_image_jobs (scene_image_id);
 
 COMMENT ON TABLE scene_images_internal.scene_image_jobs IS
     'Asynchronous store requests: queued -> running (leased to a worker) -> stored | failed; retried with backoff.';
@@ -40,6 +43,6 @@ COMMENT ON COLUMN scene_images_internal.scene_image_jobs.lease_expires_at IS 'Wh
 COMMENT ON COLUMN scene_images_internal.scene_image_jobs.last_error_sqlstate IS 'SQLSTATE of the last failure (see the README error table).';
 COMMENT ON COLUMN scene_images_internal.scene_image_jobs.scene_image_id IS 'The row the job produced, once stored.';
 
-REVOKE ALL ON scene_images_internal.scene_image_jobs FROM PUBLIC;
+CALL scene_images_internal.revoke_all_grants('scene_images_internal.scene_image_jobs'::regclass);
 
 COMMIT;

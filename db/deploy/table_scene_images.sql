@@ -1,5 +1,6 @@
 -- Deploy scene-images:table_scene_images to pg
 -- requires: table_projects
+-- requires: procedure_revoke_all_grants
 
 BEGIN;
 
@@ -56,7 +57,7 @@ COMMENT ON COLUMN public.scene_images.sha256 IS 'Hex SHA-256 of the stored bytes
 COMMENT ON COLUMN public.scene_images.width IS 'Pixel width parsed from the image header.';
 COMMENT ON COLUMN public.scene_images.height IS 'Pixel height parsed from the image header.';
 
-REVOKE ALL ON public.scene_images FROM PUBLIC;
+CALL scene_images_internal.revoke_all_grants('public.scene_images'::regclass);
 GRANT SELECT ON public.scene_images TO authenticated;
 GRANT SELECT, INSERT, UPDATE, DELETE ON public.scene_images TO service_role;
 

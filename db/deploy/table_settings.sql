@@ -1,5 +1,6 @@
 -- Deploy scene-images:table_settings to pg
 -- requires: schema_internal
+-- requires: procedure_revoke_all_grants
 
 BEGIN;
 
@@ -40,6 +41,6 @@ INSERT INTO scene_images_internal.settings (name, value) VALUES
         'retry_max_s', 300,
         'lease_s', 300));
 
-REVOKE ALL ON scene_images_internal.settings FROM PUBLIC;
+CALL scene_images_internal.revoke_all_grants('scene_images_internal.settings'::regclass);
 
 COMMIT;

@@ -1,6 +1,7 @@
 -- Deploy scene-images:trigger_scene_images_master_json_sync to pg
 -- requires: table_scene_images
 -- requires: schema_internal
+-- requires: procedure_revoke_all_grants
 
 BEGIN;
 
@@ -47,7 +48,7 @@ $$;
 COMMENT ON FUNCTION scene_images_internal.sync_master_json() IS
     'Deferred AFTER trigger: sets projects.master_json -> scenes -> <scene_id> -> scene_start_frame to the current image''s URL, keeping every other key.';
 
-REVOKE ALL ON FUNCTION scene_images_internal.sync_master_json() FROM PUBLIC;
+CALL scene_images_internal.revoke_all_grants('scene_images_internal.sync_master_json()'::regprocedure);
 
 -- Deferred so the project row is locked only for the instant of commit: writers of
 -- different scenes of one project do not queue behind each other's downloads.

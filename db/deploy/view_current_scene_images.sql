@@ -1,5 +1,6 @@
 -- Deploy scene-images:view_current_scene_images to pg
 -- requires: table_scene_images
+-- requires: procedure_revoke_all_grants
 
 BEGIN;
 
@@ -9,7 +10,7 @@ CREATE VIEW public.current_scene_images WITH (security_invoker = true) AS
 
 COMMENT ON VIEW public.current_scene_images IS 'The current version of every scene image (one row per project and scene).';
 
-REVOKE ALL ON public.current_scene_images FROM PUBLIC;
+CALL scene_images_internal.revoke_all_grants('public.current_scene_images'::regclass);
 GRANT SELECT ON public.current_scene_images TO authenticated, service_role;
 
 COMMIT;

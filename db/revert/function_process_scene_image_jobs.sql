@@ -3,5 +3,6 @@
 BEGIN;
 
 DROP FUNCTION public.process_scene_image_jobs(integer);
+DROP FUNCTION scene_images_private.process_scene_image_jobs(integer);
 
 COMMIT;

@@ -3,5 +3,6 @@
 BEGIN;
 
 DROP FUNCTION public.store_scene_images(uuid, jsonb);
+DROP FUNCTION scene_images_private.store_scene_images(uuid, jsonb);
 
 COMMIT;

@@ -3,8 +3,12 @@
 BEGIN;
 
 DROP FUNCTION public.retry_scene_image_job(uuid);
+DROP FUNCTION scene_images_private.retry_scene_image_job(uuid);
 DROP FUNCTION public.get_scene_image_job(uuid);
+DROP FUNCTION scene_images_private.get_scene_image_job(uuid);
 DROP FUNCTION public.enqueue_scene_image(uuid, text, text, text, text, jsonb);
+DROP FUNCTION scene_images_private.enqueue_scene_image(uuid, text, text, text, text, jsonb);
 DROP FUNCTION public.enqueue_scene_images(uuid, jsonb);
+DROP FUNCTION scene_images_private.enqueue_scene_images(uuid, jsonb);
 
 COMMIT;

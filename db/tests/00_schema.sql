@@ -73,7 +73,7 @@ SELECT volatility_is('public', 'get_scene_image_url', ARRAY['uuid', 'text'], 'st
 SELECT has_function('public', 'set_current_scene_image', ARRAY['uuid', 'text', 'integer'], 'set_current_scene_image exists');
 SELECT function_returns('public', 'set_current_scene_image', ARRAY['uuid', 'text', 'integer'], 'scene_images',
     'set_current_scene_image returns a scene_images row');
-SELECT is_definer('public', 'set_current_scene_image', ARRAY['uuid', 'text', 'integer'], 'set_current_scene_image is security definer');
+SELECT isnt_definer('public', 'set_current_scene_image', ARRAY['uuid', 'text', 'integer'], 'set_current_scene_image runs as the caller');
 SELECT has_function('public', 'get_scene_image_history', ARRAY['uuid', 'text'], 'get_scene_image_history exists');
 SELECT function_returns('public', 'get_scene_image_history', ARRAY['uuid', 'text'], 'setof scene_images',
     'get_scene_image_history returns scene_images rows');

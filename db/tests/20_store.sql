@@ -8,9 +8,10 @@ SELECT plan(42);
 SELECT has_function('public', 'store_scene_image', ARRAY['uuid', 'text', 'text', 'text', 'text', 'jsonb'], 'store_scene_image exists');
 SELECT function_returns('public', 'store_scene_image', ARRAY['uuid', 'text', 'text', 'text', 'text', 'jsonb'], 'scene_images',
     'store_scene_image returns a scene_images row');
-SELECT function_lang_is('public', 'store_scene_image', ARRAY['uuid', 'text', 'text', 'text', 'text', 'jsonb'], 'plpython3u',
-    'store_scene_image is PL/Python');
-SELECT is_definer('public', 'store_scene_image', ARRAY['uuid', 'text', 'text', 'text', 'text', 'jsonb'], 'store_scene_image is security definer');
+SELECT function_lang_is('scene_images_private', 'store_scene_image', ARRAY['uuid', 'text', 'text', 'text', 'text', 'jsonb'], 'plpython3u',
+    'store_scene_image''s definer side is PL/Python');
+SELECT isnt_definer('public', 'store_scene_image', ARRAY['uuid', 'text', 'text', 'text', 'text', 'jsonb'],
+    'store_scene_image runs as the caller: PostgREST exposes public');
 SELECT is(
     (SELECT proargnames FROM pg_proc WHERE oid = 'public.store_scene_image(uuid, text, text, text, text, jsonb)'::regprocedure),
     ARRAY['project_id', 'scene_id', 'source_url', 'prompt', 'provider', 'metadata'],
@@ -19,9 +20,9 @@ SELECT is(
     (SELECT pronargdefaults::int FROM pg_proc WHERE oid = 'public.store_scene_image(uuid, text, text, text, text, jsonb)'::regprocedure),
     3, 'prompt, provider and metadata have defaults');
 SELECT ok(
-    (SELECT proconfig @> ARRAY['search_path=pg_catalog, scene_images_internal'] FROM pg_proc
-     WHERE oid = 'public.store_scene_image(uuid, text, text, text, text, jsonb)'::regprocedure),
-    'store_scene_image has a fixed search_path');
+    (SELECT prosecdef AND proconfig @> ARRAY['search_path=pg_catalog, scene_images_internal, pg_temp'] FROM pg_proc
+     WHERE oid = 'scene_images_private.store_scene_image(uuid, text, text, text, text, jsonb)'::regprocedure),
+    'store_scene_image''s definer side has a fixed search_path, pg_temp last');
 SELECT has_function('public', 'store_scene_images', ARRAY['uuid', 'jsonb'], 'store_scene_images exists');
 SELECT function_returns('public', 'store_scene_images', ARRAY['uuid', 'jsonb'], 'setof scene_images',
     'store_scene_images returns scene_images rows');

@@ -92,8 +92,11 @@ SELECT results_eq(
     'the queue functions'' parameter names are the RPC contract');
 SELECT is(
     (SELECT array_agg(f.signature::text ORDER BY 1) FROM queue_functions AS f JOIN pg_proc AS p ON p.oid = f.signature
-     WHERE NOT p.prosecdef OR NOT coalesce(p.proconfig @> ARRAY['search_path=pg_catalog, scene_images_internal'], false)),
-    NULL, 'every queue function is SECURITY DEFINER with a fixed search_path');
+     LEFT JOIN pg_proc AS twin ON twin.proname = p.proname AND twin.proargtypes = p.proargtypes
+                              AND twin.pronamespace = 'scene_images_private'::regnamespace
+     WHERE p.prosecdef OR twin.oid IS NULL OR NOT twin.prosecdef
+        OR NOT coalesce(twin.proconfig @> ARRAY['search_path=pg_catalog, scene_images_internal, pg_temp'], false)),
+    NULL, 'every queue function runs as the caller and reaches a SECURITY DEFINER twin with a fixed search_path');
 -- The portable part is what a database without plpython3u (hosted Supabase) deploys.
 SELECT is(
     (SELECT array_agg(f.signature::text ORDER BY 1) FROM queue_functions AS f JOIN pg_proc AS p ON p.oid = f.signature
@@ -101,7 +104,9 @@ SELECT is(
     NULL, 'enqueue, status, retry, claim, complete, fail and the worker''s reads are plain SQL or PL/pgSQL');
 SELECT is(
     (SELECT array_agg(f.signature::text ORDER BY 1) FROM queue_functions AS f JOIN pg_proc AS p ON p.oid = f.signature
-     JOIN pg_language AS l ON l.oid = p.prolang WHERE NOT f.portable AND l.lanname <> 'plpython3u'),
+     JOIN pg_proc AS twin ON twin.proname = p.proname AND twin.proargtypes = p.proargtypes
+                         AND twin.pronamespace = 'scene_images_private'::regnamespace
+     JOIN pg_language AS l ON l.oid = twin.prolang WHERE NOT f.portable AND l.lanname <> 'plpython3u'),
     NULL, 'process_scene_image_jobs and the fallback store are PL/Python');
 
 -- === Grants, per role ========================================================================
@@ -219,7 +224,7 @@ SELECT results_eq(
     $$SELECT locked_by, count(*)::int FROM scene_images_internal.scene_image_jobs WHERE scene_id IN ('c1', 'c2', 'c3')
       AND status = 'running' GROUP BY locked_by ORDER BY locked_by$$,
     $$VALUES ('w1'::text, 2), ('w2', 1)$$, 'the three jobs are running: two for w1, one for w2');
-SELECT ok((SELECT pg_get_functiondef('public.claim_scene_image_jobs(text, integer, interval)'::regprocedure) ~ 'FOR UPDATE SKIP LOCKED'),
+SELECT ok((SELECT pg_get_functiondef('scene_images_private.claim_scene_image_jobs(text, integer, interval)'::regprocedure) ~ 'FOR UPDATE SKIP LOCKED'),
     'claim takes its candidates FOR UPDATE SKIP LOCKED (concurrent claims: py/tests/test_jobs_worker.py)');
 SELECT throws_ok($$SELECT * FROM public.claim_scene_image_jobs(worker => NULL)$$, '22023', NULL, 'claim refuses a NULL worker');
 SELECT throws_ok($$SELECT * FROM public.claim_scene_image_jobs(worker => 'w', max_jobs => 0)$$, '22023', NULL, 'claim refuses max_jobs 0');

@@ -11,12 +11,12 @@ from . import settings
 from .errors import as_sql_errors
 from .statements import Statement, interrupt_poll, plan
 
-_CLAIM = ("SELECT * FROM public.claim_scene_image_jobs($1, $2)", ["text", "int"])
+_CLAIM = ("SELECT * FROM scene_images_private.claim_scene_image_jobs($1, $2, NULL)", ["text", "int"])
 _COMPLETE = (
-    "SELECT * FROM public.complete_scene_image_job($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    "SELECT * FROM scene_images_private.complete_scene_image_job($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     ["uuid", "text", "text", "text", "bigint", "text", "text", "int", "int", "jsonb"],
 )
-_FAIL = ("SELECT * FROM public.fail_scene_image_job($1, $2, $3, $4)", ["uuid", "text", "text", "text"])
+_FAIL = ("SELECT * FROM scene_images_private.fail_scene_image_job($1, $2, $3, $4)", ["uuid", "text", "text", "text"])
 _JOB = ("SELECT * FROM scene_images_internal.scene_image_jobs WHERE id = ANY($1)", ["uuid[]"])
 _WORKER: Statement = ("SELECT 'postgres:' || pg_catalog.pg_backend_pid() AS name", [])
 

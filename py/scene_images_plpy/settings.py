@@ -12,7 +12,7 @@ from scene_images_core.policy import FetchPolicy
 from .statements import Statement, plan
 
 # The same document the external worker reads, so both build their backend from one source.
-_SETTINGS: Statement = ("SELECT public.get_scene_image_worker_settings()::text AS settings", [])
+_SETTINGS: Statement = ("SELECT scene_images_private.get_scene_image_worker_settings()::text AS settings", [])
 
 
 def load(plpy: Any, cache: dict) -> tuple[FetchPolicy, Backend]:

@@ -39,7 +39,7 @@ _INSERT = (
     ["uuid", "text", "text", "text", "bigint", "text", "text", "text", "text", "jsonb", "text", "int", "int"],
 )
 _ENQUEUE = (
-    "SELECT * FROM public.enqueue_scene_image($1, $2, $3, $4, $5, $6)",
+    "SELECT * FROM scene_images_private.enqueue_scene_image($1, $2, $3, $4, $5, $6)",
     ["uuid", "text", "text", "text", "text", "jsonb"],
 )
 
