@@ -24,6 +24,11 @@ class IngestError(Exception):
         self.message = f"{self.url}: {reason}" if self.url is not None else reason
         super().__init__(self.message)
 
+    @property
+    def client_message(self) -> str:
+        """What a client role may read: the message, unless it names our infrastructure."""
+        return self.message
+
 
 class InvalidSourceUrl(IngestError):
     sqlstate = "SIU01"
@@ -82,17 +87,41 @@ class ImageTooLarge(IngestError):
     meaning = "width × height is over max_pixels"
 
 
-class StorageFailed(IngestError):
+class StorageError(IngestError):
+    """A failure of our own storage. Its message (for the owner, the server log and the
+    external worker's log) may name the backend's address, bucket and paths; a client role
+    reads only `client_message`: the backend kind and the HTTP status. `kind` is stamped by
+    whoever knows the backend, `status` by the backend that got an HTTP answer."""
+
+    client_summary: ClassVar[str] = "storage failed"
+
+    def __init__(self, reason: str, *, kind: str | None = None, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.kind = kind
+        self.status = status
+
+    @property
+    def client_message(self) -> str:
+        status = f" (HTTP {self.status})" if self.status is not None else ""
+        return f"{self.kind or 'the'} storage backend: {self.client_summary}{status}"
+
+
+class StorageFailed(StorageError):
     sqlstate = "SIS01"
     meaning = (
         "the storage backend failed to put, delete or list, or refused to overwrite"
     )
+    client_summary = "storing the object failed; it is safe to retry"
 
 
-class StorageMisconfigured(IngestError):
+class StorageMisconfigured(StorageError):
     sqlstate = "SIS02"
     meaning = (
         "storage settings are missing or wrong, or the backend rejects the credentials"
+    )
+    client_summary = (
+        "storage is misconfigured or refuses our credentials; "
+        "the owner's configure_scene_image_storage names the cause"
     )
 
 
@@ -123,18 +152,31 @@ class ItemFailed(IngestError):
     """One item of a concurrent batch failed; `.index` is its position in the request list and
     `.error` the original exception. `sqlstate` is the original's (22023 for a ValueError such
     as a bad scene_id, XX000 for an unexpected exception), so callers can map it like any
-    IngestError. Not in ERRORS: it wraps them."""
+    IngestError. `label` names the item in messages (callers may set a better one). Not in
+    ERRORS: it wraps them."""
 
     def __init__(self, index: int, error: BaseException) -> None:
         self.index = index
         self.error = error
         self.sqlstate = _sqlstate_of(error)
-        detail = (
-            error.message
-            if isinstance(error, IngestError)
-            else f"{type(error).__name__}: {error}"
-        )
-        super().__init__(f"item {index}: {detail}")
+        self.label = f"item {index}"
+        Exception.__init__(self, self.message)
+
+    @property
+    def message(self) -> str:  # type: ignore[override]  # derived, so a new label renames it
+        return f"{self.label}: {_detail(self.error, client=False)}"
+
+    @property
+    def client_message(self) -> str:
+        return f"{self.label}: {_detail(self.error, client=True)}"
+
+
+def _detail(error: BaseException, *, client: bool) -> str:
+    if isinstance(error, IngestError):
+        return error.client_message if client else error.message
+    if isinstance(error, ValueError):  # an argument check: its text is the whole story
+        return str(error)
+    return f"{type(error).__name__}: {error}"
 
 
 def _sqlstate_of(error: BaseException) -> str:

@@ -34,7 +34,7 @@ def attempt_job(
             job["source_url"], policy, backend, str(job["project_id"]), job["scene_id"], cancel=cancel
         )
     except IngestError as error:
-        return Attempt(job, None, error.sqlstate, error.message)
+        return Attempt(job, None, error.sqlstate, error.client_message)  # job rows are the client's to read
     except ValueError as error:
         return Attempt(job, None, "22023", str(error))
     except Exception as error:  # noqa: BLE001 - a bug or unforeseen library error: retry later, keep the reason

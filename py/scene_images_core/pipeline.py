@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from .backends.base import Backend
-from .errors import IngestCancelled, ItemFailed
+from .errors import IngestCancelled, ItemFailed, StorageError
 from .fetch import Resolver, fetch
 from .paths import check_scene_id, object_path
 from .policy import FetchPolicy
@@ -95,7 +95,11 @@ def store(
     path = object_path(
         project_id, scene_id, now or datetime.now(UTC), prepared.sha256, info.extension
     )
-    url = backend.put(path, prepared.data, info.content_type)
+    try:
+        url = backend.put(path, prepared.data, info.content_type)
+    except StorageError as error:
+        error.kind = error.kind or backend.kind
+        raise
     return StoredObject(
         path,
         url,

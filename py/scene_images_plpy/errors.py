@@ -17,11 +17,13 @@ from scene_images_core.sql_errors import error_name
 
 
 @contextlib.contextmanager
-def as_sql_errors(plpy: Any) -> Iterator[None]:
+def as_sql_errors(plpy: Any, *, for_owner: bool = False) -> Iterator[None]:
     """Re-raise IngestError (and ValueError from validation) as SQL errors.
 
     An SQL error of ours (from an argument check, say) keeps its SQLSTATE, message and hint
     and gets its name in front; any other SQL error (a cancel, 57014) passes through untouched.
+    Client roles read an error's client_message (no storage address or path); the full message
+    goes to the server log. Owner-only functions (for_owner) show it in full.
     """
     try:
         yield
@@ -35,7 +37,10 @@ def as_sql_errors(plpy: Any) -> Iterator[None]:
     except IngestError as error:
         inner = error.error if isinstance(error, ItemFailed) else error
         name = type(inner).__name__ if isinstance(inner, IngestError) else "IngestError"
-        raise sql_error(plpy, name, error.sqlstate, error.message) from None
+        message = error.message if for_owner else error.client_message
+        if message != error.message:
+            plpy.log(f"{name}: {error.message}")
+        raise sql_error(plpy, name, error.sqlstate, message) from None
     except ValueError as error:
         raise sql_error(plpy, "InvalidArgument", "22023", str(error)) from None
 

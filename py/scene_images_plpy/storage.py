@@ -11,5 +11,5 @@ from .errors import as_sql_errors
 
 
 def prepare(plpy: Any, backend: str, settings_json: str) -> None:
-    with as_sql_errors(plpy):
+    with as_sql_errors(plpy, for_owner=True):
         make_backend(backend, json.loads(settings_json)).ensure_ready()

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from scene_images_core import pipeline
-from scene_images_core.errors import IngestError, ItemFailed, StorageFailed
+from scene_images_core.errors import ItemFailed, StorageFailed
 from scene_images_core.redact import redact_url
 
 from . import settings
@@ -131,7 +131,5 @@ def _insert(plpy: Any, insert: Any, project_id: str, item: dict, stored: pipelin
 
 def _named(failed: ItemFailed, items: list[dict]) -> ItemFailed:
     """The same failure, its message naming the request the caller must fix."""
-    error = failed.error
-    inner = error.message if isinstance(error, IngestError) else str(error)
-    failed.message = f"requests[{failed.index}] (scene_id {items[failed.index]['scene_id']}): {inner}"
+    failed.label = f"requests[{failed.index}] (scene_id {items[failed.index]['scene_id']})"
     return failed

@@ -25,7 +25,7 @@ def sweep(plpy: Any, cache: dict, older_than: str, dry_run: bool) -> list[str]:
     limits = plpy.execute(plan(plpy, cache, _CUTOFF), [older_than])[0]
     if limits["negative"]:
         raise sql_error(plpy, "InvalidArgument", "22023", "older_than must not be negative")
-    with as_sql_errors(plpy):
+    with as_sql_errors(plpy, for_owner=True):
         _, backend = settings.load(plpy, cache)
         candidates = [o.path for o in backend.list("projects/") if o.modified_at.timestamp() < limits["cutoff"]]
         orphans = []

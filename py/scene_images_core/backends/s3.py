@@ -183,8 +183,8 @@ class S3Backend:
             or _status(exc) in (401, 403)
             or _is_credentials_error(exc)
         ):
-            return StorageMisconfigured(message)
-        return StorageFailed(message)
+            return StorageMisconfigured(message, kind=self.kind, status=_status(exc))
+        return StorageFailed(message, kind=self.kind, status=_status(exc))
 
 
 def _code(exc: Exception) -> str | None:

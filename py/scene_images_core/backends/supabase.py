@@ -261,13 +261,15 @@ class SupabaseBackend:
         )
         if error.code == "NoSuchBucket":
             return StorageMisconfigured(
-                f"{message}; configure the backend again to create the bucket"
+                f"{message}; configure the backend again to create the bucket",
+                kind=self.kind, status=error.status,
             )
         if error.status in AUTH_STATUSES or error.code in AUTH_CODES:
             return StorageMisconfigured(
-                f"{message}; check service_key (it must be the service_role key)"
+                f"{message}; check service_key (it must be the service_role key)",
+                kind=self.kind, status=error.status,
             )
-        return StorageFailed(message)
+        return StorageFailed(message, kind=self.kind, status=error.status)
 
 
 def _parse_error(response: requests.Response) -> _ApiError:
