@@ -16,9 +16,10 @@ import pytest
 from client_sources import DictConnection
 from job_workers import ROOT
 from psycopg import sql
+from store_fixtures import Cdn, FileStorage
+
 from scene_images import SceneImageRequest, SceneImageStore
 from scene_images.worker import Worker
-from store_fixtures import Cdn, FileStorage
 
 pytest_plugins = ["store_fixtures", "job_workers"]
 pytestmark = pytest.mark.usefixtures("store_loopback_only", "fetch_policy", "empty_job_queue")
