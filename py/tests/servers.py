@@ -665,10 +665,11 @@ def moto_server(port: int | None = None) -> Iterator[MotoServer]:
 
 
 @contextmanager
-def supabase_standin(*, gateway: bool = True) -> Iterator[StorageStandIn]:
+def supabase_standin(*, gateway: bool = True, error_shape: str = "code") -> Iterator[StorageStandIn]:
     """The Supabase Storage stand-in on a free 127.0.0.1 port. `.url` is the project URL
-    (gateway mode: API under /storage/v1), `.api_url` the API base, `.service_key`."""
+    (gateway mode: API under /storage/v1), `.api_url` the API base, `.service_key`;
+    `error_shape` picks the release whose error bodies it sends."""
     from supabase_storage_standin import StorageStandIn
 
-    with StorageStandIn(gateway=gateway) as standin:
+    with StorageStandIn(gateway=gateway, error_shape=error_shape) as standin:
         yield standin

@@ -27,6 +27,9 @@ the awkward parts a backend must cope with:
 - `fail_next(n, status)`: the next n requests answer 429 (SlowDown), 500 or 544 (database
   timeout), for retry tests; with `after_write=True` an upload is stored before the failure
   is answered (a server that failed after doing the work).
+- `error_shape`: "code" (default) answers errors as releases from v1.67.18 on do, with a
+  `code` field; "v1.36.4" answers the bodies observed on that release (and v1.37.11, v1.45.2):
+  `statusCode`, `error` and `message` only. ERROR_SHAPES lists both for parametrised tests.
 
 Run it by hand with `python tests/supabase_storage_standin.py --port 54321`.
 """
@@ -66,18 +69,28 @@ FAILURES = {
 }
 
 
+ERROR_SHAPES = ("code", "v1.36.4")
+# Where v1.36.4's body differs from the newer one's besides lacking `code` (observed bodies).
+LEGACY_TEXTS = {
+    "InvalidRequest": ("Error", None),
+    "KeyAlreadyExists": ("Duplicate", "The resource already exists"),
+    "BucketAlreadyExists": ("Duplicate", "The resource already exists"),
+}
+
+
 class ApiError(Exception):
     def __init__(
         self, status: str, code: str, error: str, message: str, http_status: int = 400
     ) -> None:
         super().__init__(message)
         self.http_status = http_status
-        self.body = {
-            "statusCode": status,
-            "code": code,
-            "error": error,
-            "message": message,
-        }
+        self.status, self.code, self.error, self.message = status, code, error, message
+
+    def body(self, shape: str) -> dict[str, str]:
+        if shape == "code":
+            return {"statusCode": self.status, "code": self.code, "error": self.error, "message": self.message}
+        error, message = LEGACY_TEXTS.get(self.code, (self.error, self.message))
+        return {"statusCode": self.status, "error": error, "message": message or self.message}
 
 
 def no_such_bucket() -> ApiError:
@@ -164,8 +177,12 @@ class StorageStandIn(BackgroundServer):
         gateway: bool = True,
         service_key: str = SERVICE_KEY,
         anon_key: str = ANON_KEY,
+        error_shape: str = "code",
     ) -> None:
+        if error_shape not in ERROR_SHAPES:
+            raise ValueError(f"error_shape must be one of {ERROR_SHAPES}")
         self.gateway = gateway
+        self.error_shape = error_shape
         self.service_key = service_key
         self.anon_key = anon_key
         self.buckets: dict[str, Bucket] = {}
@@ -247,7 +264,7 @@ class _Handler(BaseHTTPRequestHandler):
                 raise self._failure(failure[0])
             self._route(self.command, path, failure)
         except ApiError as exc:
-            self._json(exc.http_status, exc.body)
+            self._json(exc.http_status, exc.body(standin.error_shape))
 
     def _failure(self, status: int) -> ApiError:
         code, error, message = FAILURES.get(

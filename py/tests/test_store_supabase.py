@@ -29,7 +29,7 @@ from store_fixtures import (
     serve_after,
     serve_distinct_images,
 )
-from supabase_storage_standin import StorageStandIn
+from supabase_storage_standin import ERROR_SHAPES, StorageStandIn
 
 pytest_plugins = ["store_fixtures"]
 pytestmark = pytest.mark.usefixtures("store_loopback_only", "fetch_policy")
@@ -38,9 +38,10 @@ SCENE = "scene_01"
 BUCKET = "scene-images"
 
 
-@pytest.fixture
-def standin() -> Iterator[StorageStandIn]:
-    with supabase_standin() as server:
+@pytest.fixture(params=ERROR_SHAPES)
+def standin(request: pytest.FixtureRequest) -> Iterator[StorageStandIn]:
+    """Every test runs against both error-body shapes (releases with and without `code`)."""
+    with supabase_standin(error_shape=request.param) as server:
         yield server
 
 

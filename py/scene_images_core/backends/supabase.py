@@ -1,7 +1,9 @@
 """Supabase Storage through its REST API, as described in shared/supabase-storage-api.md.
 
 Error bodies decide, not HTTP statuses: most 4xx arrive as HTTP 400 with the real status in
-the body's `statusCode` (a string). 429, 5xx and 544 are retried with backoff.
+the body's `statusCode` (a string). An error is recognised by `statusCode` first, then `code`
+when present (releases from v1.67.18 on), then `error`/`message` (older releases send no
+`code`). 429, 5xx and 544 are retried with backoff.
 """
 
 from __future__ import annotations
@@ -34,8 +36,17 @@ AUTH_CODES = frozenset({"InvalidJWT", "AccessDenied", "Unauthorized"})
 @dataclass(frozen=True)
 class _ApiError:
     status: int  # the body's statusCode when present, else the HTTP status
-    code: str
+    code: str  # the body's code, else its error, else "HTTP <status>"
     message: str
+    error: str = ""  # the body's error text ("Bucket not found", "not_found", ...)
+
+    @property
+    def missing_bucket(self) -> bool:
+        """A 404 about the bucket, not the object: `NoSuchBucket`, or on releases without
+        `code` the error "Bucket not found" (a missing object says "not_found")."""
+        return self.status == 404 and (
+            self.code == "NoSuchBucket" or self.error.lower() == "bucket not found"
+        )
 
 
 class SupabaseBackend:
@@ -105,7 +116,7 @@ class SupabaseBackend:
         if response.ok:
             return
         error = _parse_error(response)
-        if error.status == 404 and error.code != "NoSuchBucket":
+        if error.status == 404 and not error.missing_bucket:
             return  # NoSuchKey: already gone
         raise self._failure(f"delete {path}", error)
 
@@ -119,7 +130,7 @@ class SupabaseBackend:
         if info.ok:
             return True
         error = _parse_error(info)
-        if error.status == 404 and error.code != "NoSuchBucket":
+        if error.status == 404 and not error.missing_bucket:
             return False
         raise self._failure(f"check {path}", error)
 
@@ -142,7 +153,7 @@ class SupabaseBackend:
                 )
             return
         error = _parse_error(response)
-        if error.code != "NoSuchBucket":
+        if not error.missing_bucket:
             raise self._failure(f"read bucket {self._bucket}", error)
         spec = {
             "id": self._bucket,
@@ -259,7 +270,7 @@ class SupabaseBackend:
             f"{error.code} (status {error.status}): {error.message}",
             [self._key],
         )
-        if error.code == "NoSuchBucket":
+        if error.missing_bucket:
             return StorageMisconfigured(
                 f"{message}; configure the backend again to create the bucket",
                 kind=self.kind, status=error.status,
@@ -282,8 +293,9 @@ def _parse_error(response: requests.Response) -> _ApiError:
         status = int(body.get("statusCode", response.status_code))
     except (TypeError, ValueError):
         status = response.status_code
-    code = str(body.get("code") or body.get("error") or f"HTTP {response.status_code}")
-    return _ApiError(status, code, str(body.get("message", ""))[:300])
+    error = str(body.get("error") or "")
+    code = str(body.get("code") or error or f"HTTP {response.status_code}")
+    return _ApiError(status, code, str(body.get("message", ""))[:300], error[:100])
 
 
 def _json(response: requests.Response) -> Any:

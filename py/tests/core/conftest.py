@@ -21,7 +21,7 @@ from servers import (
     moto_server,
     tls_certificate,
 )
-from supabase_storage_standin import StorageStandIn
+from supabase_storage_standin import ERROR_SHAPES, StorageStandIn
 
 from scene_images_core.backends import Backend, make_backend
 from scene_images_core.policy import FetchPolicy
@@ -113,14 +113,14 @@ def s3_backend(moto: MotoServer) -> Backend:
     return backend
 
 
-@pytest.fixture
-def standin() -> Iterator[StorageStandIn]:
-    with StorageStandIn() as server:
+@pytest.fixture(params=ERROR_SHAPES)
+def standin(request: pytest.FixtureRequest) -> Iterator[StorageStandIn]:
+    """Every backend test runs against both error-body shapes (releases with and without `code`)."""
+    with StorageStandIn(error_shape=request.param) as server:
         yield server
 
 
-@pytest.fixture
-def supabase_backend(standin: StorageStandIn) -> Backend:
+def _ready_supabase_backend(standin: StorageStandIn) -> Backend:
     from scene_images_core.backends.supabase import SupabaseBackend
 
     backend = SupabaseBackend(standin.backend_settings(), backoff_s=0.01)
@@ -128,10 +128,21 @@ def supabase_backend(standin: StorageStandIn) -> Backend:
     return backend
 
 
-@pytest.fixture(params=["file", "s3", "supabase"])
+@pytest.fixture
+def supabase_backend(standin: StorageStandIn) -> Backend:
+    return _ready_supabase_backend(standin)
+
+
+@pytest.fixture(params=["file", "s3", *(f"supabase:{shape}" for shape in ERROR_SHAPES)])
 def backend(request: pytest.FixtureRequest) -> Backend:
-    """Each backend in turn (file, s3 on moto, supabase on the stand-in), ready to use."""
-    chosen: Backend = request.getfixturevalue(f"{request.param}_backend")
+    """Each backend in turn (file, s3 on moto, supabase on the stand-in in both error-body
+    shapes), ready to use."""
+    kind, _, shape = request.param.partition(":")
+    if kind == "supabase":
+        server = StorageStandIn(error_shape=shape).start()
+        request.addfinalizer(server.stop)
+        return _ready_supabase_backend(server)
+    chosen: Backend = request.getfixturevalue(f"{kind}_backend")
     return chosen
 
 

@@ -28,6 +28,13 @@ class Client:
 
 
 @pytest.fixture
+def standin() -> Iterator[StorageStandIn]:
+    """The newer releases' bodies (with `code`); the v1.36.4 ones are pinned further down."""
+    with StorageStandIn() as server:
+        yield server
+
+
+@pytest.fixture
 def api(standin: StorageStandIn) -> Iterator[Client]:
     client = Client(standin)
     assert client(
@@ -293,3 +300,24 @@ def test_standin_fails_on_demand(
             response.json()["code"],
         ) == (status, str(status), code)
     assert api("GET", "/bucket/b").status_code == 200
+
+
+def test_standin_v1_36_4_bodies_are_the_observed_ones() -> None:
+    """The bodies shared/supabase-storage-api.md lists as observed on v1.36.4: no `code`."""
+    with StorageStandIn(error_shape="v1.36.4") as old:
+        api = Client(old)
+        missing_bucket = api("GET", "/bucket/nope")
+        assert (missing_bucket.status_code, missing_bucket.json()) == (
+            400, {"statusCode": "404", "error": "Bucket not found", "message": "Bucket not found"})
+        assert api("POST", "/bucket", json={"name": "b", "id": "b", "public": True}).ok
+        again = api("POST", "/bucket", json={"name": "b", "id": "b", "public": True})
+        assert again.json() == {"statusCode": "409", "error": "Duplicate", "message": "The resource already exists"}
+        assert api("POST", "/object/b/x.png", data=b"png", headers={"Content-Type": "image/png"}).ok
+        duplicate = api("POST", "/object/b/x.png", data=b"png", headers={"Content-Type": "image/png"})
+        assert duplicate.json() == {"statusCode": "409", "error": "Duplicate", "message": "The resource already exists"}
+        missing_object = requests.get(f"{old.api_url}/object/public/b/none.png", timeout=10)
+        assert (missing_object.status_code, missing_object.json()) == (
+            400, {"statusCode": "404", "error": "not_found", "message": "Object not found"})
+        no_auth = requests.get(f"{old.api_url}/bucket/b", headers={"apikey": old.service_key}, timeout=10)
+        assert no_auth.json() == {"statusCode": "400", "error": "Error",
+                                  "message": "headers must have required property 'authorization'"}
