@@ -315,7 +315,7 @@ def test_supabase_backend_gives_up_after_bounded_retries(
     supabase_backend: Backend, standin: StorageStandIn
 ) -> None:
     standin.fail_next(10, 500)
-    with pytest.raises(StorageFailed, match=r"status 500") as caught:
+    with pytest.raises(StorageFailed, match=r"status 500"):
         supabase_backend.put(PATH, PNG, "image/png")
     uploads = [
         r for r in standin.requests if r.method == "POST" and r.path.endswith(PATH)
