@@ -3,7 +3,7 @@
 probe others' projects (nor ownerless ones); anon gets nothing; service_role sees everything
 but no configuration; no client role reaches the settings. Storage secrets never come back in
 a row, an error message or configure output. The catalog test pins the whole access table the
-README shows (ACCESS below).
+README shows (access_table.ACCESS), the same check the Supabase-shaped installs get.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import pytest
 
 pytest.register_assert_rewrite("security_fixtures")  # its asserts are imported before the plugin loads
 
+from access_table import CLIENT_ROLES, access_differences
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from security_fixtures import (
@@ -39,98 +40,10 @@ from supabase_storage_standin import StorageStandIn
 
 pytest_plugins = ["client_fixtures", "security_fixtures"]
 
-CLIENT_ROLES = ("anon", "authenticated", "service_role", "scene_images_worker")
-USER_CALLS = {
-    "request_uid()",
-    "get_scene_image_url(uuid,text)",
-    "get_scene_image_history(uuid,text)",
-    "set_current_scene_image(uuid,text,integer)",
-    "store_scene_image(uuid,text,text,text,text,jsonb)",
-    "store_scene_image(uuid,text,text,text,text,jsonb,boolean)",
-    "store_scene_images(uuid,jsonb)",
-    "enqueue_scene_image(uuid,text,text,text,text,jsonb)",
-    "enqueue_scene_images(uuid,jsonb)",
-    "get_scene_image_job(uuid)",
-    "retry_scene_image_job(uuid)",
-}
-WORKER_CALLS = {
-    "claim_scene_image_jobs(text,integer,interval)",
-    "complete_scene_image_job(uuid,text,text,text,bigint,text,text,integer,integer,jsonb)",
-    "fail_scene_image_job(uuid,text,text,text)",
-    "process_scene_image_jobs(integer)",
-    "get_scene_image_worker_settings()",
-    "get_scene_image_queue_counts()",
-}
-OWNER_ONLY_CALLS = {
-    "configure_scene_image_fetch(jsonb)",
-    "configure_scene_image_storage(text,jsonb)",
-    "sweep_orphaned_scene_objects(interval,boolean)",
-}
-# The access table: what each client role may call, and do to each table and view. Every
-# function and relation of ours not listed for a role is closed to it; the owner (the role that
-# deployed) may do everything. The README's access table is this data.
-ACCESS: dict[str, dict[str, Any]] = {
-    "anon": {"functions": {"request_uid()"}, "relations": {}},
-    "authenticated": {
-        "functions": USER_CALLS,
-        "relations": {
-            "projects": {"SELECT", "INSERT", "UPDATE", "DELETE"},  # own rows only (RLS)
-            "scene_images": {"SELECT"},  # own projects' rows only (RLS)
-            "current_scene_images": {"SELECT"},
-        },
-    },
-    "service_role": {
-        "functions": USER_CALLS | {"get_scene_image_queue_counts()"},
-        "relations": {
-            "projects": {"SELECT", "INSERT", "UPDATE", "DELETE"},
-            "scene_images": {"SELECT", "INSERT", "UPDATE", "DELETE"},
-            "current_scene_images": {"SELECT"},
-        },
-    },
-    "scene_images_worker": {"functions": WORKER_CALLS, "relations": {}},
-}
-
-OUR_FUNCTIONS = """
-SELECT p.oid, p.oid::regprocedure::text AS signature, n.nspname AS schema
-FROM pg_proc AS p JOIN pg_namespace AS n ON n.oid = p.pronamespace
-WHERE n.nspname IN ('public', 'scene_images_internal')
-  AND NOT EXISTS (SELECT 1 FROM pg_depend AS d WHERE d.objid = p.oid AND d.deptype = 'e')
-"""
-OUR_RELATIONS = """
-SELECT c.oid, c.oid::regclass::text AS name, n.nspname AS schema
-FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
-WHERE n.nspname IN ('public', 'scene_images_internal') AND c.relkind IN ('r', 'v', 'p')
-  AND NOT EXISTS (SELECT 1 FROM pg_depend AS d WHERE d.objid = c.oid AND d.deptype = 'e')
-"""
-
-
-def _usable(db: DictConnection, role: str, schema: str) -> bool:
-    return db.execute("SELECT has_schema_privilege(%s, %s, 'USAGE') AS ok", (role, schema)).fetchone()["ok"]
-
 
 def test_access_table_matches_the_catalog(db: DictConnection) -> None:
-    functions = db.execute(OUR_FUNCTIONS).fetchall()
-    relations = db.execute(OUR_RELATIONS).fetchall()
-    assert OWNER_ONLY_CALLS | USER_CALLS | WORKER_CALLS <= {f["signature"] for f in functions}
-    for role in CLIENT_ROLES:
-        callable_ = {
-            f["signature"] for f in functions
-            if _usable(db, role, f["schema"])
-            and db.execute("SELECT has_function_privilege(%s, %s, 'EXECUTE') AS ok", (role, f["oid"])).fetchone()["ok"]
-        }
-        assert callable_ == ACCESS[role]["functions"], role
-        granted = {}
-        for relation in relations:
-            privileges = {
-                privilege for privilege in ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
-                if _usable(db, role, relation["schema"])
-                and db.execute(
-                    "SELECT has_table_privilege(%s, %s, %s) AS ok", (role, relation["oid"], privilege)
-                ).fetchone()["ok"]
-            }
-            if privileges:
-                granted[relation["name"]] = privileges
-        assert granted == ACCESS[role]["relations"], role
+    differences = access_differences(db)
+    assert not differences, f"{len(differences)} differences:\n" + "\n".join(differences)
 
 
 # --- as PostgREST ----------------------------------------------------------------------------
