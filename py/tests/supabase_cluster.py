@@ -44,7 +44,8 @@ PUBLIC_BASE_URL = "http://127.0.0.1:9/objects"
 # LOGIN roles that are members of one API role each: what a leaked database password, or a
 # role an app created "for its users", gives an attacker. Roles are cluster-wide; the cluster
 # is ours, so they live as long as it does.
-MEMBER_LOGINS = {"anon": "fixture_anon_login", "authenticated": "fixture_authenticated_login"}
+MEMBER_LOGINS = {"anon": "fixture_anon_login", "authenticated": "fixture_authenticated_login",
+                 "scene_images_worker": "fixture_worker_login"}
 # Port 9 (discard) on loopback: a source URL that no fetch can get anything from.
 DEAD_SOURCE = "http://127.0.0.1:9/planted.png"
 
@@ -88,7 +89,7 @@ class SupabaseInstall:
         return self.connect("authenticator")
 
     def member_of(self, role: str) -> DictConnection:
-        """A login role that is a member of `role` (anon or authenticated)."""
+        """A login role that is a member of `role` (anon, authenticated or scene_images_worker)."""
         return self.connect(MEMBER_LOGINS[role])
 
 
@@ -154,8 +155,8 @@ def _initialise(cluster: SupabaseCluster) -> None:
         admin.execute(f"CREATE DATABASE {TEMPLATE_DB}")
     _run(["psql", "-X", "-q", "-U", ADMIN, "-d", TEMPLATE_DB, "-f", INIT_SQL], env=cluster.env())
     with cluster.connect(ADMIN, "postgres") as admin:
-        for role, login in MEMBER_LOGINS.items():
-            admin.execute(f"CREATE ROLE {login} LOGIN IN ROLE {role}")
+        for role in ("anon", "authenticated"):
+            admin.execute(f"CREATE ROLE {MEMBER_LOGINS[role]} LOGIN IN ROLE {role}")
 
 
 def _deploy(cluster: SupabaseCluster, name: str, owner: str, *plan_args: str) -> SupabaseInstall:
@@ -172,6 +173,9 @@ def _deploy(cluster: SupabaseCluster, name: str, owner: str, *plan_args: str) ->
          cwd=ROOT, env=cluster.env())
     with cluster.connect(ADMIN, dbname) as admin:
         row = admin.execute("SELECT count(*) > 0 AS yes FROM pg_extension WHERE extname = 'plpython3u'").fetchone()
+        # The worker role comes with our deploy (roles are cluster-wide: the first deploy makes it).
+        if admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (MEMBER_LOGINS["scene_images_worker"],)).fetchone() is None:
+            admin.execute(f"CREATE ROLE {MEMBER_LOGINS['scene_images_worker']} LOGIN IN ROLE scene_images_worker")
     return SupabaseInstall(name, cluster, dbname, owner, plpython=bool(row and row["yes"]), storage_root=storage_root)
 
 

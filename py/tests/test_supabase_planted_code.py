@@ -1,5 +1,6 @@
 """Planted code gains nothing (issues 18 and 11): a LOGIN member of anon or of authenticated
-(a leaked password, a role an app made for its users) can neither put a trigger on our tables,
+(a leaked password, a role an app made for its users), or of the worker role, can neither put a
+trigger on our tables,
 which would run its code as whoever writes them next, nor get the code it plants in its own
 temporary schema run by one of our functions as anyone but itself. On both installs of the
 Supabase-shaped database, where default privileges would otherwise hand out TRIGGER.
@@ -77,9 +78,20 @@ PLANTER_CALLS = [
     "INSERT INTO public.projects (name) VALUES ('planter''s') RETURNING id",
     "UPDATE public.projects SET name = name WHERE id = %(project)s",
 ]
+# What a worker login calls, with arguments that reach the functions' bodies.
+WORKER_CALLS = [
+    "SELECT * FROM claim_scene_image_jobs('planter', 10)",
+    "SELECT * FROM complete_scene_image_job(%(job)s, 'planter', 'projects/x/scenes/s1.png',"
+    " 'http://127.0.0.1:9/x.png', 1, 'image/png', repeat('a', 64), 1, 1)",
+    "SELECT * FROM fail_scene_image_job(%(job)s, 'planter', 'SIF01', 'planted')",
+    "SELECT get_scene_image_worker_settings() IS NOT NULL",
+    "SELECT get_scene_image_queue_counts()",
+    "SELECT * FROM process_scene_image_jobs(1)",
+]
+CALLS = {"anon": PLANTER_CALLS, "authenticated": PLANTER_CALLS, "scene_images_worker": WORKER_CALLS}
 
 
-@pytest.mark.parametrize("planter", ["anon", "authenticated"])
+@pytest.mark.parametrize("planter", ["anon", "authenticated", "scene_images_worker"])
 def test_planted_temporary_code_only_ever_runs_as_the_caller(
     supabase: SupabaseInstall, tenant: Tenant, planter: str,
 ) -> None:
@@ -95,7 +107,7 @@ def test_planted_temporary_code_only_ever_runs_as_the_caller(
                      "bulk": Jsonb([{"scene_id": "s4", "source_url": DEAD_SOURCE}])}
         # Then every other function of ours the planter may execute, with NULL arguments.
         others = [r["call"] for r in null_calls(conn, callable_only=True)]
-        for statement in [*PLANTER_CALLS, *others]:
+        for statement in [*CALLS[planter], *others]:
             try:
                 conn.execute(statement, arguments if "%(" in statement else None)
             except psycopg.Error:
