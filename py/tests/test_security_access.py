@@ -38,7 +38,19 @@ from security_fixtures import (
 from servers import ImageSourceServer, moto_server
 from supabase_storage_standin import StorageStandIn
 
-pytest_plugins = ["client_fixtures", "security_fixtures"]
+pytest_plugins = ["client_fixtures", "security_fixtures", "supabase_cluster"]
+
+
+@pytest.fixture(scope="module", params=["plain", "supabase"])
+def conninfo(request: pytest.FixtureRequest) -> str:
+    """Every test here runs twice: on the plain test database, and on the full install of the
+    Supabase-shaped database (tests/supabase_cluster.py), whose default privileges would hand
+    our objects to anon, authenticated and service_role if the deploy let them."""
+    if request.param == "plain":
+        return ""  # the PG* environment the Makefile sets
+    install = request.getfixturevalue("supabase_installs")["full"]
+    cluster = install.cluster
+    return f"host={cluster.socket_dir} port={cluster.port} user={install.owner} dbname={install.dbname}"
 
 
 def test_access_table_matches_the_catalog(db: DictConnection) -> None:
