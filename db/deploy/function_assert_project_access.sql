@@ -17,7 +17,7 @@ BEGIN
     IF project_id IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'project_id must not be NULL';
     END IF;
-    SELECT p.owner_id INTO owner FROM public.projects AS p WHERE p.id = assert_project_access.project_id;
+    SELECT p.owner_id INTO owner FROM scene_images_internal.projects AS p WHERE p.id = assert_project_access.project_id;
     IF scene_images_internal.caller_is_admin() THEN
         IF NOT FOUND THEN
             RAISE EXCEPTION USING ERRCODE = 'SIP01', MESSAGE = format('project %s does not exist', project_id);

@@ -5,9 +5,11 @@
 
 BEGIN;
 
+SELECT value ->> 'table' AS projects_table FROM scene_images_internal.settings WHERE name = 'projects' \gset
+
 CREATE TABLE scene_images_internal.scene_image_jobs (
     id                  uuid        PRIMARY KEY DEFAULT gen_random_uuid(),
-    project_id          uuid        NOT NULL REFERENCES public.projects (id) ON DELETE CASCADE,
+    project_id          uuid        NOT NULL REFERENCES :projects_table (id) ON DELETE CASCADE,
     scene_id            text        NOT NULL,
     source_url          text        NOT NULL,
     prompt              text,

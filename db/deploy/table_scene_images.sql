@@ -4,9 +4,11 @@
 
 BEGIN;
 
+SELECT value ->> 'table' AS projects_table FROM scene_images_internal.settings WHERE name = 'projects' \gset
+
 CREATE TABLE public.scene_images (
     id                uuid        PRIMARY KEY DEFAULT gen_random_uuid(),
-    project_id        uuid        NOT NULL REFERENCES public.projects (id) ON DELETE CASCADE,
+    project_id        uuid        NOT NULL REFERENCES :projects_table (id) ON DELETE CASCADE,
     scene_id          text        NOT NULL
                                   CONSTRAINT scene_images_scene_id_format
                                   CHECK (scene_id ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$'),
@@ -19,7 +21,7 @@ CREATE TABLE public.scene_images (
     storage_url       text        NOT NULL
                                   CONSTRAINT scene_images_storage_url_absolute
                                   CHECK (storage_url ~ '^(https?|file)://' AND length(storage_url) <= 2048),
-    file_size         bigint      NOT NULL CONSTRAINT scene_images_file_size_nonnegative CHECK (file_size >= 0),
+    file_size         bigint      CONSTRAINT scene_images_file_size_nonnegative CHECK (file_size >= 0),
     content_type      text        NOT NULL DEFAULT 'image/jpeg'
                                   CONSTRAINT scene_images_content_type_image CHECK (content_type ~ '^image/[a-z0-9.+-]+$'),
     generated_at      timestamptz NOT NULL DEFAULT now(),
@@ -31,9 +33,9 @@ CREATE TABLE public.scene_images (
                                   CONSTRAINT scene_images_fal_metadata_object CHECK (jsonb_typeof(fal_metadata) = 'object'),
     version           integer     NOT NULL DEFAULT 1 CONSTRAINT scene_images_version_positive CHECK (version >= 1),
     is_current        boolean     NOT NULL DEFAULT true,
-    sha256            text        NOT NULL CONSTRAINT scene_images_sha256_hex CHECK (sha256 ~ '^[0-9a-f]{64}$'),
-    width             integer     NOT NULL CONSTRAINT scene_images_width_positive CHECK (width > 0),
-    height            integer     NOT NULL CONSTRAINT scene_images_height_positive CHECK (height > 0),
+    sha256            text        CONSTRAINT scene_images_sha256_hex CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+    width             integer     CONSTRAINT scene_images_width_positive CHECK (width > 0),
+    height            integer     CONSTRAINT scene_images_height_positive CHECK (height > 0),
     CONSTRAINT scene_images_project_scene_version_key UNIQUE (project_id, scene_id, version)
 );
 
@@ -53,9 +55,10 @@ COMMENT ON COLUMN public.scene_images.original_fal_url IS 'The generator''s temp
 COMMENT ON COLUMN public.scene_images.fal_metadata IS 'The caller''s metadata plus what the source''s response told (under the key "source").';
 COMMENT ON COLUMN public.scene_images.version IS 'Assigned by the versioning trigger: previous max + 1 for the scene, whatever the client passed.';
 COMMENT ON COLUMN public.scene_images.is_current IS 'True for exactly the one version masterJSON uses; see set_current_scene_image.';
-COMMENT ON COLUMN public.scene_images.sha256 IS 'Hex SHA-256 of the stored bytes.';
-COMMENT ON COLUMN public.scene_images.width IS 'Pixel width parsed from the image header.';
-COMMENT ON COLUMN public.scene_images.height IS 'Pixel height parsed from the image header.';
+COMMENT ON COLUMN public.scene_images.file_size IS 'Bytes stored. Always set by our functions; NULL only in rows the app wrote itself (the design''s own INSERT).';
+COMMENT ON COLUMN public.scene_images.sha256 IS 'Hex SHA-256 of the stored bytes. Always set by our functions; NULL only in rows the app wrote itself.';
+COMMENT ON COLUMN public.scene_images.width IS 'Pixel width parsed from the image header. Always set by our functions; NULL only in rows the app wrote itself.';
+COMMENT ON COLUMN public.scene_images.height IS 'Pixel height parsed from the image header. Always set by our functions; NULL only in rows the app wrote itself.';
 
 CALL scene_images_internal.revoke_all_grants('public.scene_images'::regclass);
 GRANT SELECT ON public.scene_images TO authenticated;

@@ -5,29 +5,33 @@
 BEGIN;
 
 CREATE TABLE scene_images_internal.settings (
-    name       text        PRIMARY KEY CONSTRAINT settings_name_known CHECK (name IN ('storage', 'fetch', 'queue')),
+    name       text        PRIMARY KEY CONSTRAINT settings_name_known CHECK (name IN ('storage', 'fetch', 'queue', 'projects')),
     value      jsonb       NOT NULL CONSTRAINT settings_value_object CHECK (jsonb_typeof(value) = 'object'),
     updated_at timestamptz NOT NULL DEFAULT now()
 );
 
 COMMENT ON TABLE scene_images_internal.settings IS
-    'Storage backend (with its secrets), fetch policy and job retry policy. Readable by no client role; changed only through configure_* functions.';
+    'Storage backend (with its secrets), fetch policy, job retry policy and the projects table in use. Readable by no client role; changed only through configure_* functions and the deploy.';
 
 -- The embedded default backend: a directory the server writes to. `make deploy` passes the
--- checkout's var/storage; without variables it lands beside the data directory.
+-- checkout's var/storage. Without the variable the root stays unset (nothing here may read a
+-- server path: a deploy as a role that is no superuser cannot), and the first store answers
+-- SIS02 naming the setting until configure_scene_image_storage sets it.
 \if :{?storage_root}
 \else
-    SELECT pg_catalog.current_setting('data_directory') || '/scene-images' AS storage_root \gset
+    \set storage_root ''
 \endif
 \if :{?storage_public_base_url}
 \else
-    SELECT 'file://' || :'storage_root' AS storage_public_base_url \gset
+    \set storage_public_base_url ''
 \endif
 
 INSERT INTO scene_images_internal.settings (name, value) VALUES
     ('storage', jsonb_build_object(
         'backend', 'file',
-        'settings', jsonb_build_object('root', :'storage_root', 'public_base_url', :'storage_public_base_url'))),
+        'settings', jsonb_strip_nulls(jsonb_build_object(
+            'root', nullif(:'storage_root', ''),
+            'public_base_url', coalesce(nullif(:'storage_public_base_url', ''), 'file://' || nullif(:'storage_root', '')))))),
     ('fetch', jsonb_build_object(
         'allowed_hosts', '[]'::jsonb,
         'allow_private_networks', false,

@@ -23,8 +23,10 @@ BEGIN
         RETURN NULL;
     END IF;
 
+    -- A client able to put a trigger on the projects table would run it with our rights here.
+    CALL scene_images_internal.assert_projects_untriggerable();
     -- NO KEY UPDATE: compatible with the KEY SHARE locks other writers' foreign-key checks hold.
-    SELECT p.master_json INTO master FROM public.projects AS p WHERE p.id = NEW.project_id FOR NO KEY UPDATE;
+    SELECT p.master_json INTO master FROM scene_images_internal.projects AS p WHERE p.id = NEW.project_id FOR NO KEY UPDATE;
     IF jsonb_typeof(master -> 'scenes') NOT IN ('object', 'null')
        OR jsonb_typeof(master -> 'scenes' -> NEW.scene_id) NOT IN ('object', 'null') THEN
         RAISE EXCEPTION USING
@@ -33,7 +35,7 @@ BEGIN
             HINT = 'scene_start_frame is written at master_json -> scenes -> <scene_id>.';
     END IF;
 
-    UPDATE public.projects AS p
+    UPDATE scene_images_internal.projects AS p
     SET master_json = jsonb_set(
             jsonb_set(master, '{scenes}', coalesce(master -> 'scenes', '{}')),
             ARRAY['scenes', NEW.scene_id],

@@ -5,11 +5,13 @@
 
 BEGIN;
 
+SELECT value ->> 'table' AS projects_table FROM scene_images_internal.settings WHERE name = 'projects' \gset
+
 -- Writers of one scene are serialised by a row lock on that scene's row here: a table no
 -- client role can read, so no other tenant can take (or even see) the lock. Advisory locks
 -- were open to every role on keys anyone could compute, and let one tenant stall another.
 CREATE TABLE scene_images_internal.scene_write_locks (
-    project_id uuid NOT NULL REFERENCES public.projects (id) ON DELETE CASCADE,
+    project_id uuid NOT NULL REFERENCES :projects_table (id) ON DELETE CASCADE,
     scene_id   text NOT NULL,
     PRIMARY KEY (project_id, scene_id)
 );

@@ -2,13 +2,10 @@
 
 BEGIN;
 
-SELECT id, name, master_json, owner_id, created_at FROM public.projects WHERE false;
-
-DO $$
-BEGIN
-    ASSERT pg_catalog.has_table_privilege('authenticated', 'public.projects', 'select'), 'authenticated cannot select projects';
-    ASSERT NOT pg_catalog.has_table_privilege('anon', 'public.projects', 'select'), 'anon can select projects';
-END
-$$;
+-- Each line raises when its object is missing or a grant is wrong.
+SELECT id, master_json, owner_id, name FROM scene_images_internal.projects WHERE false;
+SELECT 1 / count(*) FROM scene_images_internal.settings WHERE name = 'projects' AND value ? 'table';
+SELECT 'scene_images_internal.check_projects_table(regclass, name, name, name)'::regprocedure;
+SELECT 1 / (NOT pg_catalog.has_table_privilege('authenticated', 'scene_images_internal.projects', 'select'))::int;
 
 ROLLBACK;

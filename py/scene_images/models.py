@@ -82,13 +82,14 @@ class SceneImageRequest:
 
 @dataclass(frozen=True, slots=True)
 class Project:
-    """A row of `projects`."""
+    """A row of the projects table, under our column names (an adopted table may call them
+    otherwise, and may have no created_at)."""
 
     id: uuid.UUID
     name: str | None
     master_json: dict[str, Any]
     owner_id: uuid.UUID | None
-    created_at: datetime
+    created_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

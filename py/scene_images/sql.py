@@ -6,11 +6,14 @@ defaulted parameter on the server breaks no call. Values are always bound separa
 
 from __future__ import annotations
 
-from .models import Project, SceneImage, SceneImageJob, column_names
+from dataclasses import dataclass
+
+from psycopg import sql
+
+from .models import SceneImage, SceneImageJob, column_names
 
 # Select named columns, not `*`: a column added to the table later must not break class_row.
 _IMAGE_COLUMNS = ", ".join(f"r.{name}" for name in column_names(SceneImage))
-_PROJECT_COLUMNS = ", ".join(column_names(Project))
 _JOB_COLUMNS = ", ".join(f"r.{name}" for name in column_names(SceneImageJob))
 # The arguments of one store request (SceneImageRequest), shared by store and enqueue.
 _REQUEST_ARGUMENTS = """
@@ -74,16 +77,39 @@ SELECT public.configure_scene_image_fetch(
 )
 """
 
-# Projects are a plain table (no stored function): row-level security decides what a caller sees.
-GET_MASTER_JSON = """
-SELECT p.master_json FROM public.projects AS p WHERE p.id = %(project_id)s::uuid
+# Projects are a plain table (no stored function): row-level security decides what a caller
+# sees. Which table, and what its columns are called, the deploy decided (an app's own table may
+# be adopted): get_scene_image_projects_table() tells, and projects_statements() follows it.
+GET_SCENE_IMAGE_PROJECTS_TABLE = """
+SELECT public.get_scene_image_projects_table()
 """
 
-CREATE_PROJECT = f"""
-INSERT INTO public.projects (name, master_json)
-VALUES (%(name)s::text, %(master_json)s::jsonb)
-RETURNING {_PROJECT_COLUMNS}
-"""
+
+@dataclass(frozen=True)
+class ProjectsStatements:
+    get_master_json: sql.Composed
+    create_project: sql.Composed
+
+
+def projects_statements(table: dict[str, str]) -> ProjectsStatements:
+    """The project statements for `table`, what get_scene_image_projects_table() answered. Its
+    `table` is already quoted by the server (format('%I.%I')); the columns are quoted here."""
+    names = {
+        "table": sql.SQL(table["table"]),
+        "master_json": sql.Identifier(table["master_json_column"]),
+        "owner": sql.Identifier(table["owner_column"]),
+        "name": sql.Identifier(table["name_column"]),
+    }
+    return ProjectsStatements(
+        get_master_json=sql.SQL(
+            "SELECT p.{master_json} FROM {table} AS p WHERE p.id = %(project_id)s::uuid"
+        ).format(**names),
+        create_project=sql.SQL(
+            "INSERT INTO {table} AS p ({name}, {master_json}) VALUES (%(name)s::text, %(master_json)s::jsonb)"
+            " RETURNING p.id, p.{name} AS name, p.{master_json} AS master_json, p.{owner} AS owner_id,"
+            " (to_jsonb(p) ->> 'created_at')::timestamptz AS created_at"  # an adopted table may have none
+        ).format(**names),
+    )
 
 # As JSON, the way PostgREST renders it: one decoder (StoreOutcome.from_json) for both transports.
 STORE_SCENE_IMAGE_OR_ENQUEUE = f"""

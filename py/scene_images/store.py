@@ -36,6 +36,7 @@ class SceneImageStore:
         max_size: int = 4,
     ) -> None:
         self._owns_pool = pool is None
+        self._projects: sql.ProjectsStatements | None = None  # read once, on first use
         if pool is None:
             pool = ConnectionPool(conninfo or "", min_size=min_size, max_size=max_size, open=True)
             pool.wait()
@@ -160,8 +161,9 @@ class SceneImageStore:
     def master_json(self, project_id: uuid.UUID, *, conn: Connection[Any] | None = None) -> dict[str, Any]:
         """The project's masterJSON (as committed: the sync runs at commit)."""
         with self._use(conn) as c:
+            statement = self._projects_statements(c).get_master_json
             master: dict[str, Any] | None = (
-                c.cursor(row_factory=scalar_row).execute(sql.GET_MASTER_JSON, {"project_id": project_id}).fetchone()
+                c.cursor(row_factory=scalar_row).execute(statement, {"project_id": project_id}).fetchone()
             )
         if master is None:
             raise ProjectNotFound(f"project {project_id} does not exist")
@@ -177,7 +179,15 @@ class SceneImageStore:
         """Insert a project (owned by the caller's JWT user, if any)."""
         params = {"name": name, "master_json": Jsonb(master_json if master_json is not None else {})}
         with self._use(conn) as c:
-            return _one(c.cursor(row_factory=class_row(Project)).execute(sql.CREATE_PROJECT, params))
+            statement = self._projects_statements(c).create_project
+            return _one(c.cursor(row_factory=class_row(Project)).execute(statement, params))
+
+    def _projects_statements(self, conn: Connection[Any]) -> sql.ProjectsStatements:
+        """The projects table may be the app's own, with its own column names: ask once."""
+        if self._projects is None:
+            table: dict[str, str] = _one(conn.cursor(row_factory=scalar_row).execute(sql.GET_SCENE_IMAGE_PROJECTS_TABLE))
+            self._projects = sql.projects_statements(table)
+        return self._projects
 
     def configure_storage(
         self, backend: str, settings: dict[str, Any], *, conn: Connection[Any] | None = None

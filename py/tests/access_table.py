@@ -37,6 +37,7 @@ USER_CALLS = {
     "enqueue_scene_images(uuid,jsonb)",
     "get_scene_image_job(uuid)",
     "retry_scene_image_job(uuid)",
+    "get_scene_image_projects_table()",
 }
 WORKER_CALLS = {
     "claim_scene_image_jobs(text,integer,interval)",
