@@ -32,7 +32,9 @@ $$;
 COMMENT ON FUNCTION public.process_scene_image_jobs(integer) IS
     'The in-database worker: claim up to max_jobs jobs and run them concurrently with the same code as store_scene_image, '
     'then complete or fail each. Schedulable with pg_cron: SELECT cron.schedule(''scene-image-jobs'', ''* * * * *'', '
-    '''SELECT count(*) FROM process_scene_image_jobs(20)''). Result: the jobs as they ended. Errors: 22023 bad max_jobs.';
+    '''SELECT count(*) FROM process_scene_image_jobs(20)''). A call that fails or is cancelled (pg_cancel_backend, '
+    'statement_timeout) deletes every object it uploaded, since its rows roll back with it; a terminated backend leaves '
+    'orphans for sweep_orphaned_scene_objects. Result: the jobs as they ended. Errors: 22023 bad max_jobs; 57014 cancelled.';
 
 CALL scene_images_internal.revoke_all_grants('scene_images_private.process_scene_image_jobs(integer)'::regprocedure);
 CALL scene_images_internal.revoke_all_grants('public.process_scene_image_jobs(integer)'::regprocedure);

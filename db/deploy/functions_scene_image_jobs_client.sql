@@ -22,8 +22,9 @@ BEGIN
     FROM scene_images_internal.checked_scene_image_requests(enqueue_scene_images.project_id, requests) AS r
     ORDER BY r.ordinal
     RETURNING *;
-    -- Workers LISTEN here instead of polling; delivered at commit.
-    PERFORM pg_notify('scene_image_jobs', enqueue_scene_images.project_id::text);
+    -- Workers LISTEN here instead of polling; delivered at commit. The payload is empty: any
+    -- login may LISTEN, and workers learn what to do from the queue, not from the notification.
+    PERFORM pg_notify('scene_image_jobs', '');
 END
 $$;
 
@@ -128,7 +129,7 @@ BEGIN
     SET status = 'queued', attempts = 0, available_at = now(), updated_at = now()
     WHERE j.id = job_id
     RETURNING * INTO job;
-    PERFORM pg_notify('scene_image_jobs', job.project_id::text);
+    PERFORM pg_notify('scene_image_jobs', '');  -- no project id: any login may LISTEN
     RETURN job;
 END
 $$;

@@ -22,6 +22,7 @@ CREATE TABLE scene_images_internal.scene_image_jobs (
     max_attempts        integer     NOT NULL CONSTRAINT scene_image_jobs_max_attempts_positive CHECK (max_attempts >= 1),
     available_at        timestamptz NOT NULL DEFAULT now(),
     locked_by           text,
+    locked_by_login     text,
     lease_expires_at    timestamptz,
     last_error_sqlstate text,
     last_error          text,
@@ -41,6 +42,10 @@ CREATE INDEX scene_image_jobs_scene_image_idx ON scene_images_internal.scene_ima
 COMMENT ON TABLE scene_images_internal.scene_image_jobs IS
     'Asynchronous store requests: queued -> running (leased to a worker) -> stored | failed; retried with backoff.';
 COMMENT ON COLUMN scene_images_internal.scene_image_jobs.available_at IS 'Not claimable before this time (retry backoff).';
+COMMENT ON COLUMN scene_images_internal.scene_image_jobs.locked_by IS
+    'The worker name that claimed the job last (kept after it ended). With locked_by_login, the holder of the claim.';
+COMMENT ON COLUMN scene_images_internal.scene_image_jobs.locked_by_login IS
+    'The login (session_user) that claimed the job last: only this login and locked_by, while the lease is live, may complete or fail it.';
 COMMENT ON COLUMN scene_images_internal.scene_image_jobs.lease_expires_at IS 'While running: when the job becomes claimable again if its worker died.';
 COMMENT ON COLUMN scene_images_internal.scene_image_jobs.last_error_sqlstate IS 'SQLSTATE of the last failure (see the README error table).';
 COMMENT ON COLUMN scene_images_internal.scene_image_jobs.scene_image_id IS 'The row the job produced, once stored.';

@@ -8,9 +8,13 @@ DO $$ BEGIN PERFORM public.configure_scene_image_fetch('{"allowed_hosts": [], "a
 UPDATE scene_images_internal.settings
 SET value = value || '{"max_attempts": 3, "retry_base_s": 60, "retry_max_s": 300, "lease_s": 300}'
 WHERE name = 'queue';
+-- Completions must name the URL the configured backend gives their path: a known base URL.
+UPDATE scene_images_internal.settings
+SET value = jsonb_set(value, '{settings,public_base_url}', '"http://127.0.0.1:54380"')
+WHERE name = 'storage';
 -- The queue is global: jobs other tests left behind would be claimed here. Gone until ROLLBACK.
 DELETE FROM scene_images_internal.scene_image_jobs;
-SELECT plan(136);
+SELECT plan(187);
 
 -- A job of the test project by its scene_id, read afresh at each call.
 CREATE FUNCTION pg_temp.job(scene text) RETURNS scene_images_internal.scene_image_jobs
@@ -210,10 +214,10 @@ SELECT is((SELECT count(*)::int FROM scene_images_internal.scene_image_jobs), 4,
 
 -- Claim: FOR UPDATE SKIP LOCKED; a claimed job is running, attempt 1, leased, and not claimed again.
 SELECT results_eq(
-    $$SELECT status, attempts, locked_by, lease_expires_at = now() + interval '5 minutes'
+    $$SELECT status, attempts, locked_by, locked_by_login = session_user, lease_expires_at = now() + interval '5 minutes'
       FROM public.claim_scene_image_jobs(worker => 'w1', max_jobs => 2, lease => '5 minutes')$$,
-    $$VALUES ('running'::text, 1, 'w1'::text, true), ('running', 1, 'w1', true)$$,
-    'claim leases at most max_jobs ready jobs: running, attempt 1, lease set, locked_by the worker');
+    $$VALUES ('running'::text, 1, 'w1'::text, true, true), ('running', 1, 'w1', true, true)$$,
+    'claim leases at most max_jobs ready jobs: running, attempt 1, lease set, locked_by the worker and the login');
 SELECT results_eq(
     $$SELECT status, attempts, locked_by FROM public.claim_scene_image_jobs(worker => 'w2', max_jobs => 10, lease => '5 minutes')$$,
     $$VALUES ('running'::text, 1, 'w2'::text)$$,
@@ -236,11 +240,11 @@ SELECT results_eq(
     $$SELECT scene_id, version, is_current, storage_url, content_type, provider, original_fal_url,
              fal_metadata ->> 'job_id' = (pg_temp.job('c1')).id::text, fal_metadata -> 'source'
       FROM public.complete_scene_image_job(job_id => (pg_temp.job('c1')).id, worker => (pg_temp.job('c1')).locked_by,
-          storage_path => 'projects/00000000-0000-4000-8000-0000000000d1/scenes/c1_a.png',
-          storage_url => 'http://127.0.0.1:54380/projects/00000000-0000-4000-8000-0000000000d1/scenes/c1_a.png',
+          storage_path => 'projects/00000000-0000-4000-8000-0000000000d1/scenes/c1_20261125T120000000000Z_aaaaaaaaaaaa.png',
+          storage_url => 'http://127.0.0.1:54380/projects/00000000-0000-4000-8000-0000000000d1/scenes/c1_20261125T120000000000Z_aaaaaaaaaaaa.png',
           file_size => 90, content_type => 'image/png', sha256 => repeat('a', 64), width => 10, height => 8,
           source => '{"status": 200}')$$,
-    $$VALUES ('c1'::text, 1, true, 'http://127.0.0.1:54380/projects/00000000-0000-4000-8000-0000000000d1/scenes/c1_a.png'::text,
+    $$VALUES ('c1'::text, 1, true, 'http://127.0.0.1:54380/projects/00000000-0000-4000-8000-0000000000d1/scenes/c1_20261125T120000000000Z_aaaaaaaaaaaa.png'::text,
               'image/png'::text, 'fal_ai_flux'::text, 'http://127.0.0.1:9/c1.png'::text, true, '{"status": 200}'::jsonb)$$,
     'complete inserts the job''s row: version 1, current, with the job''s provider, source URL, id and the source facts');
 SELECT results_eq(
@@ -250,15 +254,21 @@ SELECT results_eq(
     'the completed job is stored, without a lease, pointing at its row');
 SET CONSTRAINTS ALL IMMEDIATE;
 SELECT is((SELECT master_json #>> '{scenes,c1,scene_start_frame}' FROM public.projects WHERE id = '00000000-0000-4000-8000-0000000000d1'),
-    'http://127.0.0.1:54380/projects/00000000-0000-4000-8000-0000000000d1/scenes/c1_a.png',
+    'http://127.0.0.1:54380/projects/00000000-0000-4000-8000-0000000000d1/scenes/c1_20261125T120000000000Z_aaaaaaaaaaaa.png',
     'masterJSON points at the completed job''s permanent URL');
 SELECT is(
-    (public.complete_scene_image_job(job_id => (pg_temp.job('c1')).id, worker => 'late-worker',
-        storage_path => 'projects/00000000-0000-4000-8000-0000000000d1/scenes/c1_b.png',
-        storage_url => 'http://127.0.0.1:54380/projects/00000000-0000-4000-8000-0000000000d1/scenes/c1_b.png',
+    (public.complete_scene_image_job(job_id => (pg_temp.job('c1')).id, worker => 'w1',
+        storage_path => 'projects/00000000-0000-4000-8000-0000000000d1/scenes/c1_20261125T120001000000Z_bbbbbbbbbbbb.png',
+        storage_url => 'http://127.0.0.1:54380/projects/00000000-0000-4000-8000-0000000000d1/scenes/c1_20261125T120001000000Z_bbbbbbbbbbbb.png',
         file_size => 91, content_type => 'image/png', sha256 => repeat('b', 64), width => 10, height => 8)).storage_path,
-    'projects/00000000-0000-4000-8000-0000000000d1/scenes/c1_a.png',
-    'completing a stored job again returns the same row (the caller deletes its surplus object)');
+    'projects/00000000-0000-4000-8000-0000000000d1/scenes/c1_20261125T120000000000Z_aaaaaaaaaaaa.png',
+    'the holder completing its stored job again gets the same row (it deletes its surplus object)');
+SELECT throws_ok(
+    format($$SELECT public.complete_scene_image_job(job_id => %L, worker => 'late-worker',
+        storage_path => 'projects/00000000-0000-4000-8000-0000000000d1/scenes/c1_20261125T120001000000Z_bbbbbbbbbbbb.png',
+        storage_url => 'http://127.0.0.1:54380/projects/00000000-0000-4000-8000-0000000000d1/scenes/c1_20261125T120001000000Z_bbbbbbbbbbbb.png',
+        file_size => 91, content_type => 'image/png', sha256 => repeat('b', 64), width => 10, height => 8)$$, (pg_temp.job('c1')).id),
+    'SIJ04', NULL, 'another worker completing a stored job is refused (SIJ04), not answered with the row');
 SELECT is((SELECT count(*)::int FROM public.scene_images WHERE project_id = '00000000-0000-4000-8000-0000000000d1' AND scene_id = 'c1'),
     1, 'completing twice made one row');
 SELECT throws_ok($$SELECT public.complete_scene_image_job('00000000-0000-4000-8000-00000000dead', 'w', 'p/x.png',
@@ -308,10 +318,10 @@ SELECT results_eq(
       FROM public.claim_scene_image_jobs(worker => 'w3') ORDER BY scene_id$$,
     $$VALUES ('e1'::text, 'running'::text, 2, 'w3'::text, true), ('e2', 'running', 2, 'w3', true)$$,
     'jobs whose lease expired are claimed again (attempt 2), leased for the queue''s lease_s by default');
-SELECT results_eq(
-    $$SELECT status, attempts, locked_by, last_error_sqlstate FROM public.fail_scene_image_job((pg_temp.job('e1')).id, 'w1', 'SII01', 'late')$$,
-    $$VALUES ('running'::text, 2, 'w3'::text, NULL::text)$$,
-    'a report from the worker whose lease expired changes nothing: the job is w3''s now');
+SELECT throws_ok(format($$SELECT public.fail_scene_image_job(%L, 'w1', 'SII01', 'late')$$, (pg_temp.job('e1')).id),
+    'SIJ04', NULL, 'a report from the worker whose lease expired is refused (SIJ04): the job is w3''s now');
+SELECT results_eq($$SELECT status, attempts, locked_by, last_error_sqlstate FROM pg_temp.job('e1')$$,
+    $$VALUES ('running'::text, 2, 'w3'::text, NULL::text)$$, 'the refused stale report changed nothing');
 CALL pg_temp.expire_lease('e2');
 SELECT results_eq($$SELECT scene_id, attempts FROM public.claim_scene_image_jobs(worker => 'w4')$$,
     $$VALUES ('e2'::text, 3)$$, 'the last attempt is claimed like the others');
@@ -320,6 +330,7 @@ SELECT is_empty($$SELECT * FROM public.claim_scene_image_jobs(worker => 'w5')$$,
     'a job whose lease expired on its last attempt is not claimed again');
 SELECT results_eq($$SELECT status, attempts, last_error_sqlstate, lease_expires_at FROM pg_temp.job('e2')$$,
     $$VALUES ('failed'::text, 3, 'SIJ03'::text, NULL::timestamptz)$$, 'it failed with SIJ03 instead');
+SELECT is((pg_temp.job('e2')).locked_by, 'w4', 'the failed job keeps the holder that stopped answering on record');
 SELECT ok((pg_temp.job('e2')).last_error LIKE '%w4%', 'the SIJ03 message names the worker that stopped answering');
 SELECT is(public.get_scene_image_queue_counts() - 'next_available_in_s',
     '{"queued": 0, "running": 1, "stored": 1, "failed": 4}'::jsonb, 'the queue counts each status');
@@ -372,6 +383,168 @@ SELECT throws_ok($$SELECT public.enqueue_scene_image('00000000-0000-4000-8000-00
 SELECT throws_ok(format('SELECT public.get_scene_image_job(%L)', :'bob_job'), '42501', NULL, 'a worker cannot use the client functions');
 SELECT throws_ok($$SELECT * FROM scene_images_internal.scene_image_jobs$$, '42501', NULL, 'a worker cannot read the job table directly');
 RESET ROLE;
+
+-- === Reports are bound to the claim; completion facts are checked =============================
+
+-- A fresh job for scene f1 and what must not change while forged reports are refused.
+SELECT id AS f1 FROM public.enqueue_scene_image('00000000-0000-4000-8000-0000000000d1', 'f1', 'http://127.0.0.1:9/f1.png') \gset
+SELECT 'projects/00000000-0000-4000-8000-0000000000d1/scenes/f1_20261125T120000123456Z_cccccccccccc.png' AS f1_path \gset
+SELECT 'http://127.0.0.1:54380/' || :'f1_path' AS f1_url \gset
+-- Complete f1 as `worker` with these facts; the defaults are true ones, path and URL are the test's.
+CREATE FUNCTION pg_temp.complete_f1(worker text, path text, url text, type text DEFAULT 'image/png',
+                                    sha text DEFAULT repeat('c', 64), size bigint DEFAULT 90, width int DEFAULT 10,
+                                    source jsonb DEFAULT '{}')
+RETURNS public.scene_images LANGUAGE sql AS $$
+    SELECT * FROM public.complete_scene_image_job(current_setting('pgtap.f1')::uuid, worker, path, url, size, type,
+                                                  sha, width, 8, source)
+$$;
+SELECT set_config('pgtap.f1', :'f1', true), set_config('pgtap.f1_path', :'f1_path', true),
+       set_config('pgtap.f1_url', :'f1_url', true) \gset ignored_
+
+SELECT throws_ok($$SELECT pg_temp.complete_f1('fw', current_setting('pgtap.f1_path'), current_setting('pgtap.f1_url'))$$,
+    'SIJ04', NULL, 'completing a job nobody claimed is refused (SIJ04)');
+SELECT throws_ok(format($$SELECT public.fail_scene_image_job(%L, 'fw', 'SIF01', 'x')$$, :'f1'),
+    'SIJ04', NULL, 'failing a job nobody claimed is refused (SIJ04)');
+SELECT results_eq($$SELECT scene_id, locked_by, locked_by_login = session_user FROM public.claim_scene_image_jobs(worker => 'fw')$$,
+    $$VALUES ('f1'::text, 'fw'::text, true)$$, 'worker fw claims f1 from this login');
+SELECT to_jsonb(j) AS f1_claimed FROM scene_images_internal.scene_image_jobs AS j WHERE j.id = :'f1' \gset
+SELECT count(*) AS rows_before FROM public.scene_images \gset
+SELECT master_json AS master_before FROM public.projects WHERE id = '00000000-0000-4000-8000-0000000000d1' \gset
+
+SELECT throws_ok($$SELECT pg_temp.complete_f1('fx', current_setting('pgtap.f1_path'), current_setting('pgtap.f1_url'))$$,
+    'SIJ04', NULL, 'another worker completing a claimed job is refused (SIJ04)');
+SELECT throws_ok(format($$SELECT public.fail_scene_image_job(%L, 'fx', 'SII01', 'forged')$$, :'f1'),
+    'SIJ04', NULL, 'another worker failing a claimed job is refused (SIJ04)');
+-- The same worker name from another login (session_user): only a superuser may switch it, as here.
+CREATE ROLE scene_images_pgtap_other_login LOGIN IN ROLE scene_images_worker;
+SET LOCAL SESSION AUTHORIZATION scene_images_pgtap_other_login;
+DO $$
+BEGIN
+    PERFORM public.complete_scene_image_job(current_setting('pgtap.f1')::uuid, 'fw', current_setting('pgtap.f1_path'),
+        current_setting('pgtap.f1_url'), 90, 'image/png', repeat('c', 64), 10, 8);
+    PERFORM set_config('pgtap.complete_other_login', 'accepted', true);
+EXCEPTION WHEN OTHERS THEN
+    PERFORM set_config('pgtap.complete_other_login', SQLSTATE, true);
+END
+$$;
+DO $$
+BEGIN
+    PERFORM public.fail_scene_image_job(current_setting('pgtap.f1')::uuid, 'fw', 'SII01', 'forged');
+    PERFORM set_config('pgtap.fail_other_login', 'accepted', true);
+EXCEPTION WHEN OTHERS THEN
+    PERFORM set_config('pgtap.fail_other_login', SQLSTATE, true);
+END
+$$;
+RESET SESSION AUTHORIZATION;
+SELECT is(current_setting('pgtap.complete_other_login'), 'SIJ04',
+    'the same worker name completing from another login is refused (SIJ04)');
+SELECT is(current_setting('pgtap.fail_other_login'), 'SIJ04',
+    'the same worker name failing from another login is refused (SIJ04)');
+
+-- Forged facts from the holder itself: 22023 (22004 for a NULL), each before anything is written.
+SELECT throws_ok(format($$SELECT pg_temp.complete_f1('fw', %L, %L)$$, p, 'http://127.0.0.1:54380/' || p), '22023', NULL, d)
+FROM (VALUES
+    ('projects/00000000-0000-4000-8000-0000000000d2/scenes/f1_20261125T120000123456Z_cccccccccccc.png',
+     'a storage_path in another project is refused'),
+    ('projects/00000000-0000-4000-8000-0000000000d1/scenes/c1_20261125T120000123456Z_cccccccccccc.png',
+     'a storage_path of another scene is refused'),
+    ('projects/00000000-0000-4000-8000-0000000000d1/scenes/f1_../../../00000000-0000-4000-8000-0000000000d2/scenes/f1_20261125T120000123456Z_cccccccccccc.png',
+     'a storage_path climbing out of the scene is refused'),
+    ('projects/00000000-0000-4000-8000-0000000000d1/scenes/f1_20261125T120000123456Z_dddddddddddd.png',
+     'a storage_path whose hash is not the sha256''s is refused'),
+    ('projects/00000000-0000-4000-8000-0000000000d1/scenes/f1_20261125T120000123456Z_cccccccccccc.jpg',
+     'a storage_path whose extension is not the content type''s is refused'),
+    ('projects/00000000-0000-4000-8000-0000000000d1/scenes/f1_20261345T120000123456Z_cccccccccccc.png',
+     'a storage_path with an impossible time is refused'),
+    ('projects/00000000-0000-4000-8000-0000000000d1/scenes/f1_2026-11-25_cccccccccccc.png',
+     'a storage_path without the UTC time is refused'),
+    ('projects/00000000-0000-4000-8000-0000000000d1/scenes/f1_20261125T120000123456Z_cccccccccccc.png.html',
+     'a storage_path with a suffix is refused'),
+    ('elsewhere/f1.png', 'a storage_path outside projects/ is refused')
+) AS forged (p, d);
+SELECT throws_ok(format($$SELECT pg_temp.complete_f1('fw', current_setting('pgtap.f1_path'), %L)$$, u), '22023', NULL, d)
+FROM (VALUES
+    ('file:///etc/passwd', 'a storage_url of file:///etc/passwd is refused'),
+    ('javascript:alert(document.cookie)//' || :'f1_path', 'a javascript: storage_url is refused'),
+    ('https://attacker.example/' || :'f1_path', 'a storage_url on an outside host is refused'),
+    ('http://127.0.0.1:54380/projects/00000000-0000-4000-8000-0000000000d2/x.png', 'a storage_url of another object is refused'),
+    ('http://127.0.0.1:54380//' || :'f1_path', 'a storage_url that is not exactly the backend''s is refused')
+) AS forged (u, d);
+SELECT throws_ok($$SELECT pg_temp.complete_f1('fw', replace(current_setting('pgtap.f1_path'), '.png', '.svg'),
+                                              replace(current_setting('pgtap.f1_url'), '.png', '.svg'), 'image/svg+xml')$$,
+    '22023', NULL, 'image/svg+xml is refused: the sniffer never produces it');
+SELECT throws_ok($$SELECT pg_temp.complete_f1('fw', current_setting('pgtap.f1_path'), current_setting('pgtap.f1_url'), 'image/svg+xml')$$,
+    '22023', NULL, 'image/svg+xml is refused under a .png path too');
+SELECT throws_ok($$SELECT pg_temp.complete_f1('fw', current_setting('pgtap.f1_path'), current_setting('pgtap.f1_url'), 'text/html')$$,
+    '22023', NULL, 'a content type that is no image is refused');
+SELECT throws_ok($$SELECT pg_temp.complete_f1('fw', current_setting('pgtap.f1_path'), current_setting('pgtap.f1_url'), sha => repeat('C', 64))$$,
+    '22023', NULL, 'an upper-case sha256 is refused');
+SELECT throws_ok($$SELECT pg_temp.complete_f1('fw', current_setting('pgtap.f1_path'), current_setting('pgtap.f1_url'), sha => 'cccccccccccc')$$,
+    '22023', NULL, 'a short sha256 is refused');
+SELECT throws_ok($$SELECT pg_temp.complete_f1('fw', current_setting('pgtap.f1_path'), current_setting('pgtap.f1_url'), size => 0)$$,
+    '22023', NULL, 'a file_size of 0 is refused');
+SELECT throws_ok($$SELECT pg_temp.complete_f1('fw', current_setting('pgtap.f1_path'), current_setting('pgtap.f1_url'), width => -1)$$,
+    '22023', NULL, 'a negative width is refused');
+SELECT throws_ok($$SELECT pg_temp.complete_f1('fw', current_setting('pgtap.f1_path'), current_setting('pgtap.f1_url'), source => '[1]')$$,
+    '22023', NULL, 'a source that is not an object is refused');
+SELECT throws_ok($$SELECT pg_temp.complete_f1('fw', current_setting('pgtap.f1_path'), NULL)$$,
+    '22004', 'storage_url must not be NULL', 'a NULL storage_url is refused, named');
+SELECT is((SELECT to_jsonb(j) FROM scene_images_internal.scene_image_jobs AS j WHERE j.id = :'f1'), :'f1_claimed'::jsonb,
+    'the refused reports left the job exactly as claimed');
+SELECT is((SELECT count(*) FROM public.scene_images), :'rows_before'::bigint, 'the refused reports made no row');
+SELECT is((SELECT master_json FROM public.projects WHERE id = '00000000-0000-4000-8000-0000000000d1'), :'master_before'::jsonb,
+    'the refused reports left masterJSON as it was');
+
+-- A lease that ran out: the holder's report is stale.
+UPDATE scene_images_internal.scene_image_jobs SET lease_expires_at = now() - interval '1 second' WHERE id = :'f1';
+SELECT throws_ok($$SELECT pg_temp.complete_f1('fw', current_setting('pgtap.f1_path'), current_setting('pgtap.f1_url'))$$,
+    'SIJ04', NULL, 'completing after the lease ran out is refused (SIJ04)');
+SELECT throws_ok(format($$SELECT public.fail_scene_image_job(%L, 'fw', 'SIF01', 'late')$$, :'f1'),
+    'SIJ04', NULL, 'failing after the lease ran out is refused (SIJ04)');
+SELECT results_eq($$SELECT scene_id, attempts FROM public.claim_scene_image_jobs(worker => 'fw')$$,
+    $$VALUES ('f1'::text, 2)$$, 'the job is claimed again: attempt 2');
+SELECT results_eq(
+    $$SELECT scene_id, storage_path, storage_url, content_type, sha256
+      FROM pg_temp.complete_f1('fw', current_setting('pgtap.f1_path'), current_setting('pgtap.f1_url'))$$,
+    format($$VALUES ('f1'::text, %L::text, %L::text, 'image/png'::text, repeat('c', 64))$$, :'f1_path', :'f1_url'),
+    'the holder with a live lease and true facts completes the job');
+SELECT is((SELECT master_json #>> '{scenes,f1,scene_start_frame}' FROM public.projects WHERE id = '00000000-0000-4000-8000-0000000000d1'),
+    :'f1_url', 'masterJSON points at it');
+SELECT throws_ok(format($$SELECT public.fail_scene_image_job(%L, 'fw', 'SIF01', 'late')$$, :'f1'),
+    'SIJ04', NULL, 'failing a stored job is refused (SIJ04)');
+-- Another job of the scene may not record an object that is already a row's.
+SELECT id AS f1b FROM public.enqueue_scene_image('00000000-0000-4000-8000-0000000000d1', 'f1', 'http://127.0.0.1:9/f1b.png') \gset
+SELECT is((SELECT count(*)::int FROM public.claim_scene_image_jobs(worker => 'fw')), 1, 'a second job of f1 is claimed');
+SELECT throws_ok(format($$SELECT public.complete_scene_image_job(%L, 'fw', %L, %L, 90, 'image/png', repeat('c', 64), 10, 8)$$,
+                        :'f1b', :'f1_path', :'f1_url'),
+    '22023', NULL, 'a storage_path that is already a row''s object is refused');
+SELECT results_eq(format($$SELECT status, fail.last_error_sqlstate FROM public.fail_scene_image_job(%L, 'fw', 'SII01', 'no image') AS fail$$, :'f1b'),
+    $$VALUES ('failed'::text, 'SII01'::text)$$, 'the holder fails its job');
+SELECT throws_ok(format($$SELECT public.complete_scene_image_job(%L, 'fw', %L, %L, 90, 'image/png', repeat('e', 64), 10, 8)$$,
+                        :'f1b', replace(:'f1_path', 'cccccccccccc', 'eeeeeeeeeeee'), replace(:'f1_url', 'cccccccccccc', 'eeeeeeeeeeee')),
+    'SIJ04', NULL, 'completing a failed job is refused (SIJ04)');
+
+-- The URL each backend gives a path, as py/scene_images_core/backends build it.
+UPDATE scene_images_internal.settings SET value = jsonb_build_object('backend', 's3', 'settings', jsonb_build_object(
+    'endpoint_url', E' http://127.0.0.1:9000//\t', 'region', 'us-east-1', 'bucket', 'my bucket v', 'access_key_id', 'k',
+    'secret_access_key', 's')) WHERE name = 'storage';
+SELECT is(scene_images_internal.storage_object_url('projects/p/scenes/a_b.png'),
+    'http://127.0.0.1:9000/my%20bucket%20v/projects/p/scenes/a_b.png', 's3: {endpoint_url}/{bucket} by default, trimmed and quoted');
+UPDATE scene_images_internal.settings SET value = jsonb_set(value, '{settings,public_base_url}', '"https://cdn.example/img/"')
+WHERE name = 'storage';
+SELECT is(scene_images_internal.storage_object_url('projects/p/scenes/a_b.png'),
+    'https://cdn.example/img/projects/p/scenes/a_b.png', 's3: public_base_url when given, without its trailing slash');
+UPDATE scene_images_internal.settings SET value = jsonb_build_object('backend', 'supabase', 'settings', jsonb_build_object(
+    'url', 'https://abc.supabase.co/', 'service_key', 'k', 'bucket', 'scene-images')) WHERE name = 'storage';
+SELECT is(scene_images_internal.storage_object_url('projects/p/scenes/a_b.png'),
+    'https://abc.supabase.co/storage/v1/object/public/scene-images/projects/p/scenes/a_b.png', 'supabase: {url}/storage/v1/object/public/{bucket}/{path}');
+UPDATE scene_images_internal.settings SET value = jsonb_set(value, '{settings,api_url}', '"http://127.0.0.1:5000/"')
+WHERE name = 'storage';
+SELECT is(scene_images_internal.storage_object_url('projects/p/scenes/a_b.png'),
+    'http://127.0.0.1:5000/object/public/scene-images/projects/p/scenes/a_b.png', 'supabase: api_url instead of url when given');
+UPDATE scene_images_internal.settings SET value = '{"backend": "ftp", "settings": {}}' WHERE name = 'storage';
+SELECT throws_ok($$SELECT scene_images_internal.storage_object_url('projects/p/scenes/a_b.png')$$, 'SIS02', NULL,
+    'an unknown backend gives no URL (SIS02)');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -10,6 +10,10 @@ BEGIN
         'service_role can read worker settings (secrets)';
     ASSERT NOT pg_catalog.has_function_privilege('authenticated', 'public.complete_scene_image_job(uuid, text, text, text, bigint, text, text, integer, integer, jsonb)', 'execute'),
         'authenticated can complete jobs';
+    ASSERT pg_catalog.to_regprocedure('scene_images_internal.check_job_completion(scene_images_internal.scene_image_jobs, text, text, bigint, text, text, integer, integer, jsonb)') IS NOT NULL,
+        'completion facts are not checked';
+    ASSERT NOT pg_catalog.has_function_privilege('scene_images_worker', 'scene_images_internal.storage_object_url(text)', 'execute'),
+        'workers can call an internal helper';
 END
 $$;
 

@@ -3,7 +3,7 @@
 BEGIN;
 
 SELECT id, project_id, scene_id, source_url, prompt, provider, metadata, status, attempts, max_attempts, available_at,
-       locked_by, lease_expires_at, last_error_sqlstate, last_error, scene_image_id, created_at, updated_at
+       locked_by, locked_by_login, lease_expires_at, last_error_sqlstate, last_error, scene_image_id, created_at, updated_at
 FROM scene_images_internal.scene_image_jobs WHERE false;
 
 ROLLBACK;

@@ -166,6 +166,12 @@ class JobLeaseExpired(SceneImageError):
     sqlstate = "SIJ03"
 
 
+class JobNotHeld(SceneImageError):
+    """The job is not held by this worker and login with a live lease: a stale or forged report."""
+
+    sqlstate = "SIJ04"
+
+
 # The one table: SQLSTATE -> class, from the classes above (tests/test_client_errors.py checks
 # it against the server's).
 ERRORS: dict[str, type[SceneImageError]] = {cls.sqlstate: cls for cls in SceneImageError.__subclasses__()}

@@ -53,7 +53,8 @@ Row = dict[str, Any]
 @dataclass
 class WorkerStats:
     """What a worker did: jobs stored, retried later, failed for good, or superseded (its
-    lease had passed to another worker, which reports the job instead)."""
+    lease had passed to another worker, which reports the job instead: the database refused
+    the stale report with SIJ04, and the object it had stored was deleted)."""
 
     counts: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -164,21 +165,34 @@ class Worker:
             self._report_failure(conn, jobs.Attempt(job, None, error.sqlstate, error.message))
             return
         attempt = jobs.attempt_job(job, policy, backend, cancel=self._cancel)
-        jobs.settle(
+        left = jobs.settle(
             [attempt], backend,
             lambda stored: self._report_stored(conn, stored),
             lambda failed: self._report_failure(conn, failed),
         )
+        for path in left:
+            log.warning("job %s: could not delete the surplus object %s; sweep_orphaned_scene_objects removes it",
+                        job["id"], path)
 
     def _report_stored(self, conn: psycopg.Connection[Row], attempt: jobs.Attempt) -> Row:
         job, stored = attempt.job, attempt.stored
         assert stored is not None
-        row = conn.execute(sql.COMPLETE_JOB, {
-            "job_id": job["id"], "worker": self.name, "storage_path": stored.storage_path,
-            "storage_url": stored.storage_url, "file_size": stored.file_size,
-            "content_type": stored.content_type, "sha256": stored.sha256, "width": stored.width,
-            "height": stored.height, "source": Jsonb(stored.source),
-        }).fetchone()
+        try:
+            row = conn.execute(sql.COMPLETE_JOB, {
+                "job_id": job["id"], "worker": self.name, "storage_path": stored.storage_path,
+                "storage_url": stored.storage_url, "file_size": stored.file_size,
+                "content_type": stored.content_type, "sha256": stored.sha256, "width": stored.width,
+                "height": stored.height, "source": Jsonb(stored.source),
+            }).fetchone()
+        except psycopg.Error as error:
+            # Autocommit: a refused statement wrote nothing, so the object is nobody's row.
+            if error.sqlstate not in jobs.REFUSED:
+                raise
+            if error.sqlstate in jobs.NOT_HELD:
+                self.stats.add("superseded")
+            log.warning("job %s: completion refused, deleting object %s: [%s] %s",
+                        job["id"], stored.storage_path, error.sqlstate, _primary(error))
+            raise jobs.ReportRefused(error.sqlstate or "", _primary(error)) from None
         assert row is not None
         self.stats.add("stored")
         log.info("stored job %s: scene %s v%s (%d bytes) %s",
@@ -187,14 +201,24 @@ class Worker:
 
     def _report_failure(self, conn: psycopg.Connection[Row], attempt: jobs.Attempt) -> None:
         job = attempt.job
-        row = conn.execute(sql.FAIL_JOB, {
-            "job_id": job["id"], "worker": self.name, "sqlstate": attempt.sqlstate, "message": attempt.message,
-        }).fetchone()
+        try:
+            row = conn.execute(sql.FAIL_JOB, {
+                "job_id": job["id"], "worker": self.name, "sqlstate": attempt.sqlstate, "message": attempt.message,
+            }).fetchone()
+        except psycopg.Error as error:
+            if error.sqlstate not in jobs.NOT_HELD:
+                raise
+            # The lease ran out and the job passed on: whoever holds it now reports it.
+            self.stats.add("superseded")
+            log.warning("superseded job %s (attempt %s of %s), its failure [%s] not recorded: [%s] %s",
+                        job["id"], job["attempts"], job["max_attempts"], attempt.sqlstate, error.sqlstate,
+                        _primary(error))
+            return
         assert row is not None
-        outcome = {"failed": "failed", "queued": "retry"}.get(row["status"], "superseded")
+        outcome = "failed" if row["status"] == "failed" else "retry"
         self.stats.add(outcome)
         log.warning("%s job %s (attempt %s of %s): [%s] %s",
-                    {"failed": "failed", "retry": "will retry", "superseded": "superseded"}[outcome],
+                    {"failed": "failed", "retry": "will retry"}[outcome],
                     job["id"], job["attempts"], job["max_attempts"], attempt.sqlstate, attempt.message)
 
     def _load_settings(self, conn: psycopg.Connection[Row]) -> tuple[FetchPolicy, Backend]:
@@ -239,6 +263,10 @@ class Worker:
                             self._wakeup.notify_all()
         except psycopg.Error as error:
             log.warning("worker %s: LISTEN stopped (%s); slots poll every %.0f s", self.name, error, IDLE_WAIT_S)
+
+
+def _primary(error: psycopg.Error) -> str:
+    return error.diag.message_primary or str(error)
 
 
 def _counts_text(counts: dict[str, Any]) -> str:

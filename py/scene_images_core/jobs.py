@@ -16,6 +16,22 @@ from .policy import FetchPolicy
 
 Job = Mapping[str, Any]
 
+# The database refused a report and wrote nothing. NOT_HELD: the job is gone or not this
+# worker's (its lease ran out and it passed on): the report is stale and nobody needs it.
+# The others: the completion's facts were refused; the job is failed with that error.
+NOT_HELD = frozenset({"SIJ01", "SIJ04"})
+REFUSED = NOT_HELD | {"22004", "22023", "SIS02"}
+
+
+class ReportRefused(Exception):
+    """Raised by a `complete` callback when the database refused the completion (`sqlstate` in
+    REFUSED): the object stored for it did not become a row."""
+
+    def __init__(self, sqlstate: str, message: str) -> None:
+        super().__init__(f"[{sqlstate}] {message}")
+        self.sqlstate = sqlstate
+        self.message = message
+
 
 @dataclass(frozen=True)
 class Attempt:
@@ -51,13 +67,32 @@ def attempt_jobs(
     max_workers: int = 16,
     cancel: threading.Event | None = None,
 ) -> list[Attempt]:
-    """attempt_job for every job concurrently; one job's failure never stops the others."""
+    """attempt_job for every job concurrently; one job's failure never stops the others.
+
+    When poll raises (a query cancel, a statement timeout), no job starts an upload any more,
+    and every object the finished attempts stored is deleted before the exception propagates,
+    as pipeline.store_many does: their jobs will never be completed by this call. Paths that
+    could not be deleted are listed in the exception's notes (the orphan sweep finds them)."""
     if not jobs:
         return []
-    return pipeline.run_concurrently(
-        lambda job: attempt_job(job, policy, backend, cancel=cancel),
-        list(jobs), max_workers=max_workers, poll=poll, cancel=cancel,
-    )
+    stop = cancel if cancel is not None else threading.Event()
+    stored: list[str] = []
+    lock = threading.Lock()
+
+    def one(job: Job) -> Attempt:
+        attempt = attempt_job(job, policy, backend, cancel=stop)
+        if attempt.stored is not None:
+            with lock:
+                stored.append(attempt.stored.storage_path)
+        return attempt
+
+    try:
+        return pipeline.run_concurrently(one, list(jobs), max_workers=max_workers, poll=poll, cancel=stop)
+    except BaseException as exc:
+        left = pipeline.remove_objects(backend, stored)
+        if left:
+            exc.add_note(f"could not delete {len(left)} stored object(s): {', '.join(left)}")
+        raise
 
 
 def settle(
@@ -65,13 +100,29 @@ def settle(
     backend: Backend,
     complete: Callable[[Attempt], Mapping[str, Any]],
     fail: Callable[[Attempt], object],
-) -> None:
-    """Report each attempt. When completion answers with another object (the job was stored
-    already, or the scene's current image has the same bytes), ours is surplus: delete it."""
+) -> list[str]:
+    """Report each attempt; returns the paths of surplus objects that could not be deleted.
+
+    An object that does not become the job's row is surplus and deleted: when completion answers
+    with another row (the scene's current image has the same bytes), or `complete` raises
+    ReportRefused (a stale report: the job is no longer this worker's; or refused facts, and
+    then the job is failed with that error instead). `fail` deals with a refusal of its own
+    (SIJ04: nothing to record). Any other exception propagates; the caller
+    decides what its uploads become (a failing process_scene_image_jobs rolls back every row,
+    so it deletes them all)."""
+    left: list[str] = []
     for attempt in attempts:
         if attempt.stored is None:
             fail(attempt)
             continue
-        row = complete(attempt)
-        if row["storage_path"] != attempt.stored.storage_path:
-            backend.delete(attempt.stored.storage_path)
+        path = attempt.stored.storage_path
+        try:
+            row = complete(attempt)
+        except ReportRefused as refused:
+            left += pipeline.remove_objects(backend, [path])
+            if refused.sqlstate not in NOT_HELD:
+                fail(Attempt(attempt.job, None, refused.sqlstate, refused.message))
+            continue
+        if row["storage_path"] != path:
+            left += pipeline.remove_objects(backend, [path])
+    return left

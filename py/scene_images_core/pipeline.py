@@ -123,15 +123,13 @@ def ingest(
     cancel: threading.Event | None = None,
     now: datetime | None = None,
 ) -> StoredObject:
-    """prepare + store; the scene_id is checked before anything is downloaded."""
+    """prepare + store; the scene_id is checked before anything is downloaded, and nothing is
+    uploaded once `cancel` is set."""
     check_scene_id(scene_id)
-    return store(
-        prepare(url, policy, resolver=resolver, cancel=cancel),
-        backend,
-        project_id,
-        scene_id,
-        now=now,
-    )
+    prepared = prepare(url, policy, resolver=resolver, cancel=cancel)
+    if cancel is not None and cancel.is_set():
+        raise IngestCancelled("cancelled before the upload", url=url)
+    return store(prepared, backend, project_id, scene_id, now=now)
 
 
 def run_concurrently(

@@ -10,7 +10,7 @@ from .errors import ERRORS
 
 SQL_ERRORS: dict[str, tuple[str, str]] = {
     "22004": ("NullArgument", "a required argument is NULL"),
-    "22023": ("InvalidArgument", "an argument is malformed: scene_id, metadata, bulk requests, settings"),
+    "22023": ("InvalidArgument", "an argument is malformed: scene_id, metadata, bulk requests, settings, job completion facts"),
     "23514": ("ConstraintViolation", "a row breaks a check constraint of scene_images"),
     "42501": ("PermissionDenied", "the caller does not own the project, or may not call the function"),
     "SIP01": ("ProjectNotFound", "the project does not exist"),
@@ -18,6 +18,7 @@ SQL_ERRORS: dict[str, tuple[str, str]] = {
     "SIJ01": ("JobNotFound", "the job does not exist"),
     "SIJ02": ("JobNotRetryable", "only failed jobs can be retried"),
     "SIJ03": ("JobLeaseExpired", "the worker holding a job's last attempt stopped without an answer"),
+    "SIJ04": ("JobNotHeld", "the job is not held by this worker and login with a live lease (a stale or forged report)"),
 }
 
 

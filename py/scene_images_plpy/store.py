@@ -115,7 +115,10 @@ def _store(plpy: Any, cache: dict, project_id: str, items: list[dict]) -> list[d
         # A row failed to insert (or the query was cancelled): its objects must not outlive it.
         left = pipeline.remove_objects(backend, uploaded)
         if left:  # the original error matters more; the orphan sweep finds these later
-            plpy.warning(f"could not delete {len(left)} uploaded object(s): {', '.join(left)}")
+            # The caller sees a count; the paths go to the server log only.
+            plpy.warning(f"could not delete {len(left)} uploaded object(s) from {backend.kind} storage;"
+                         " sweep_orphaned_scene_objects removes them")
+            plpy.log(f"store_scene_image(s): undeletable objects: {', '.join(left)}")
         raise
 
 
