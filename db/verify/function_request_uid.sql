@@ -1,13 +1,40 @@
 -- Verify scene-images:function_request_uid on pg
+-- Every check raises when it fails (a cast to a missing object, a division by zero, RAISE
+-- EXCEPTION), so plpgsql.check_asserts = off cannot switch it off (py/tests/test_sqitch_verify.py).
 
 BEGIN;
 
+-- Each cast raises when its signature is missing.
+SELECT 'public.request_uid()'::regprocedure;
+
+-- SECURITY DEFINER exactly where the design puts it, and EXECUTE exactly as the README's access
+-- table says, both ways; raises naming every difference.
 DO $$
+DECLARE
+    wrong text;
 BEGIN
-    ASSERT pg_catalog.has_function_privilege('authenticated', 'public.request_uid()', 'execute'), 'authenticated cannot execute request_uid';
-    PERFORM pg_catalog.set_config('request.jwt.claims', '{"sub": "5f0c2a52-8d0e-4f43-9a51-6b0c1e2d3f40"}', true);
-    ASSERT public.request_uid() = '5f0c2a52-8d0e-4f43-9a51-6b0c1e2d3f40', 'request_uid does not read the sub claim';
+    WITH f (routine, definer, grantees) AS (VALUES
+        ('public.request_uid()', false, '{anon,authenticated,service_role}'::name[])
+    )
+    SELECT pg_catalog.string_agg(d.problem, '; ') INTO wrong FROM (
+        SELECT pg_catalog.format('%s is %sSECURITY DEFINER', f.routine, CASE WHEN f.definer THEN 'not ' ELSE '' END)
+        FROM f JOIN pg_catalog.pg_proc AS p ON p.oid = f.routine::regprocedure
+        WHERE p.prosecdef <> f.definer
+        UNION ALL
+        SELECT pg_catalog.format('%s %s EXECUTE on %s', r.role,
+                                 CASE WHEN r.role = ANY (f.grantees) THEN 'lacks' ELSE 'holds' END, f.routine)
+        FROM f CROSS JOIN pg_catalog.unnest('{public,anon,authenticated,service_role,scene_images_worker}'::name[]) AS r (role)
+        WHERE pg_catalog.has_function_privilege(r.role, f.routine, 'EXECUTE') <> (r.role = ANY (f.grantees))
+    ) AS d (problem);
+    IF wrong IS NOT NULL THEN
+        RAISE EXCEPTION 'functions differ from the access table: %', wrong;
+    END IF;
 END
 $$;
+
+-- request_uid reads the sub claim of request.jwt.claims (raises when it does not).
+SELECT pg_catalog.set_config('request.jwt.claim.sub', '', true),
+       pg_catalog.set_config('request.jwt.claims', '{"sub": "5f0c2a52-8d0e-4f43-9a51-6b0c1e2d3f40"}', true);
+SELECT 1 / (public.request_uid() IS NOT DISTINCT FROM '5f0c2a52-8d0e-4f43-9a51-6b0c1e2d3f40')::int;
 
 ROLLBACK;

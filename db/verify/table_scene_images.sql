@@ -1,17 +1,50 @@
 -- Verify scene-images:table_scene_images on pg
+-- Every check raises when it fails (a cast to a missing object, a division by zero, RAISE
+-- EXCEPTION), so plpgsql.check_asserts = off cannot switch it off (py/tests/test_sqitch_verify.py).
 
 BEGIN;
 
+-- The columns (raises when one is missing) and the named constraints.
 SELECT id, project_id, scene_id, storage_path, storage_url, file_size, content_type, generated_at,
        provider, generation_prompt, original_fal_url, fal_metadata, version, is_current,
        sha256, width, height
 FROM public.scene_images WHERE false;
+SELECT 1 / (count(*) = 14)::int FROM pg_catalog.pg_constraint
+WHERE conrelid = 'public.scene_images'::regclass
+  AND conname IN ('scene_images_pkey', 'scene_images_project_id_fkey', 'scene_images_project_scene_version_key',
+                  'scene_images_scene_id_format', 'scene_images_storage_path_relative', 'scene_images_storage_url_absolute',
+                  'scene_images_file_size_nonnegative', 'scene_images_content_type_image', 'scene_images_provider_length',
+                  'scene_images_fal_metadata_object', 'scene_images_version_positive', 'scene_images_sha256_hex',
+                  'scene_images_width_positive', 'scene_images_height_positive');
 
+-- At most one current version per scene: a unique partial index (raises when missing or not unique).
+SELECT 1 / count(*) FROM pg_catalog.pg_index
+WHERE indexrelid = 'public.scene_images_one_current_idx'::regclass AND indisunique AND indpred IS NOT NULL;
+SELECT 'public.scene_images_storage_path_idx'::regclass;
+
+-- Privileges exactly as the README's access table says, both ways (a grant on any column counts
+-- as holding); raises naming every difference.
 DO $$
+DECLARE
+    wrong text;
 BEGIN
-    ASSERT (SELECT indisunique FROM pg_catalog.pg_index
-            WHERE indexrelid = 'public.scene_images_one_current_idx'::regclass), 'one-current index is not unique';
-    ASSERT NOT pg_catalog.has_table_privilege('authenticated', 'public.scene_images', 'insert'), 'authenticated can insert directly';
+    SELECT pg_catalog.string_agg(pg_catalog.format('%s %s %s on %s', r.role,
+               CASE WHEN h.held THEN 'holds' ELSE 'lacks' END, p.privilege, t.relation), '; ')
+    INTO wrong
+    FROM pg_catalog.unnest('{public.scene_images}'::text[]) AS t (relation)
+    CROSS JOIN pg_catalog.unnest('{public,anon,authenticated,service_role,scene_images_worker}'::name[]) AS r (role)
+    CROSS JOIN pg_catalog.unnest('{SELECT,INSERT,UPDATE,DELETE,TRUNCATE,REFERENCES,TRIGGER}'::text[]) AS p (privilege)
+    LEFT JOIN (VALUES
+        ('public.scene_images', 'authenticated', '{SELECT}'::text[]),
+        ('public.scene_images', 'service_role', '{SELECT,INSERT,UPDATE,DELETE}')
+    ) AS g (relation, role, privileges) ON g.relation = t.relation AND g.role = r.role
+    CROSS JOIN LATERAL (SELECT CASE WHEN p.privilege IN ('SELECT', 'INSERT', 'UPDATE', 'REFERENCES')
+                                    THEN pg_catalog.has_any_column_privilege(r.role, t.relation, p.privilege)
+                                    ELSE pg_catalog.has_table_privilege(r.role, t.relation, p.privilege) END) AS h (held)
+    WHERE h.held <> coalesce(p.privilege = ANY (g.privileges), false);
+    IF wrong IS NOT NULL THEN
+        RAISE EXCEPTION 'grants differ from the access table: %', wrong;
+    END IF;
 END
 $$;
 
