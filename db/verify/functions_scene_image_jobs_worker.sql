@@ -38,6 +38,8 @@ BEGIN
         ('scene_images_internal.lock_job(uuid)', false, '{}'),
         ('scene_images_internal.is_permanent_error(text)', false, '{}'),
         ('scene_images_internal.storage_object_url(text)', false, '{}'),
+        ('scene_images_internal.assert_job_held(scene_images_internal.scene_image_jobs, text)', false, '{}'),
+        ('scene_images_internal.url_quote(text)', false, '{}'),
         ('scene_images_internal.check_job_completion(scene_images_internal.scene_image_jobs, text, text, bigint, text, text, integer, integer, jsonb)', false, '{}')
     )
     SELECT pg_catalog.string_agg(d.problem, '; ') INTO wrong FROM (
