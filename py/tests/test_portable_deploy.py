@@ -6,6 +6,7 @@ plan reverts to zero. The database is a scratch one of this test's own."""
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 from collections import Counter
 from collections.abc import Iterator
@@ -115,3 +116,37 @@ def test_portable_plan_runs_the_queue_with_the_external_worker_and_no_plpython(
 
     run("scripts/sqitch.sh", PORTABLE_DB, "revert")
     assert scalar(portable, OUR_OBJECTS_LEFT) == 0
+
+
+DEPLOYER = "scene_images_portable_deployer"  # CREATEROLE and CREATEDB only, as hosted Supabase's postgres at most
+
+
+@pytest.fixture
+def deployer_database(db: DictConnection) -> Iterator[str]:
+    """A scratch database owned by a login that is no superuser and may only create roles and
+    databases. The client roles exist cluster-wide already; the deploy must still do its part."""
+    db.execute(f"DROP DATABASE IF EXISTS {PORTABLE_DB} WITH (FORCE)")
+    db.execute(f"DROP ROLE IF EXISTS {DEPLOYER}")
+    db.execute(f"CREATE ROLE {DEPLOYER} LOGIN NOSUPERUSER CREATEROLE CREATEDB")
+    db.execute(f"CREATE DATABASE {PORTABLE_DB} OWNER {DEPLOYER}")
+    try:
+        yield PORTABLE_DB
+    finally:
+        db.execute(f"DROP DATABASE IF EXISTS {PORTABLE_DB} WITH (FORCE)")
+        db.execute(f"DROP ROLE IF EXISTS {DEPLOYER}")
+
+
+def test_portable_part_deploys_verifies_and_reverts_as_a_role_that_is_no_superuser(deployer_database: str) -> None:
+    """No storage_root variable either: nothing may read a server path (data_directory needs
+    superuser or pg_read_all_settings), so the root stays unset until configured."""
+    env = {**os.environ, "PGUSER": DEPLOYER, "PGDATABASE": deployer_database}
+    for command in (["deploy", "--to", "@portable"], ["verify"], ["revert", "-y"]):
+        done = subprocess.run(["sqitch", *command], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+        if command[0] == "deploy":
+            with psycopg.connect(dbname=deployer_database, user=DEPLOYER, row_factory=dict_row) as conn:
+                storage = scalar(conn, "SELECT value FROM scene_images_internal.settings WHERE name = 'storage'")
+                owner = scalar(conn, "SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'scene_images_internal'")
+            assert storage == {"backend": "file", "settings": {}} and owner == DEPLOYER
+    with psycopg.connect(dbname=deployer_database, user=DEPLOYER, row_factory=dict_row) as conn:
+        assert scalar(conn, OUR_OBJECTS_LEFT) == 0
