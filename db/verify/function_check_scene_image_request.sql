@@ -3,6 +3,7 @@
 BEGIN;
 
 SELECT pg_catalog.has_function_privilege(
-    'scene_images_internal.check_scene_image_request(uuid, text, text, text, jsonb)', 'execute');
+    'scene_images_internal.check_scene_image_request(uuid, text, text, text, text, jsonb)', 'execute');
+SELECT pg_catalog.has_function_privilege('scene_images_internal.jsonb_deeper_than(jsonb, integer)', 'execute');
 
 ROLLBACK;

@@ -74,6 +74,12 @@ SELECT public.configure_scene_image_fetch(
 )
 """
 
+CONFIGURE_SCENE_IMAGE_LIMITS = """
+SELECT public.configure_scene_image_limits(
+    settings => %(settings)s::jsonb
+)
+"""
+
 # Projects are a plain table (no stored function): row-level security decides what a caller sees.
 GET_MASTER_JSON = """
 SELECT p.master_json FROM public.projects AS p WHERE p.id = %(project_id)s::uuid
