@@ -51,6 +51,8 @@ class Config:
     version_depths: tuple[int, ...]
     version_inserts: int
     memory_size: int
+    memory_bulk_images: int  # the bulk memory row: this many images of memory_bulk_size in one call
+    memory_bulk_size: int
     queue_processes: tuple[int, ...]
     queue_concurrency: int  # --concurrency of each worker process
     queue_jobs: int
@@ -64,7 +66,8 @@ class Config:
             bulk_images=100, bulk_sizes=(256 * KIB, MIB, 4 * MIB), bulk_workers=MAX_WORKERS,
             app_pool_sizes=(16, 32, 64), lookup_rows=(10_000, 1_000_000), lookup_projects=100,
             lookup_reps=5, pgbench_clients=4, pgbench_seconds=5, version_depths=(1, 100, 10_000), version_inserts=30,
-            memory_size=25 * MIB, queue_processes=(1, 2, 4, 8), queue_concurrency=4, queue_jobs=200,
+            memory_size=25 * MIB, memory_bulk_images=32, memory_bulk_size=24 * MIB,
+            queue_processes=(1, 2, 4, 8), queue_concurrency=4, queue_jobs=200,
             queue_size=256 * KIB, queue_ttfb_ms=50,
         )
 
@@ -75,7 +78,8 @@ class Config:
             bulk_images=12, bulk_sizes=(256 * KIB,), bulk_workers=MAX_WORKERS,
             app_pool_sizes=(16,), lookup_rows=(1_000, 10_000), lookup_projects=10,
             lookup_reps=2, pgbench_clients=2, pgbench_seconds=1, version_depths=(1, 10, 100), version_inserts=5,
-            memory_size=4 * MIB, queue_processes=(1, 2), queue_concurrency=4, queue_jobs=16,
+            memory_size=4 * MIB, memory_bulk_images=8, memory_bulk_size=4 * MIB, queue_processes=(1, 2),
+            queue_concurrency=4, queue_jobs=16,
             queue_size=64 * KIB, queue_ttfb_ms=50,
         )
 

@@ -91,6 +91,16 @@ def render(results: dict[str, Any]) -> str:
             f" = **{memory['peak_growth_per_image_size']:.2f}x** the image "
             f"(retained after: {memory['retained_growth_bytes']['median'] / MIB:.1f} MiB)",
             "< 3x", _verdict(memory["peak_growth_per_image_size"] < 3)))
+        bulk_memory = memory.get("bulk")
+        if bulk_memory:
+            cap = bulk_memory.get("bulk_max_bytes_held")
+            peak_mib = bulk_memory["peak_growth_bytes"]["median"] / MIB
+            rows.append((
+                "6", f"backend peak RSS growth, bulk {bulk_memory['images']} x {size_label(bulk_memory['image_bytes'])}",
+                f"**{peak_mib:.1f} MiB** (retained after: {bulk_memory['retained_growth_bytes']['median'] / MIB:.1f} MiB);"
+                f" bulk_max_bytes_held {'not set' if cap is None else f'{cap / MIB:.0f} MiB'}",
+                "<= cap + 64 MiB" if cap is not None else "",
+                _verdict(peak_mib <= cap / MIB + 64) if cap is not None else ""))
     queue = results.get("queue")
     if queue:
         sync = queue["store_scene_images"]["jobs_per_s"]

@@ -332,11 +332,15 @@ def _proc_status(pid: int) -> dict[str, int]:
 
 
 def memory(bench: Bench) -> dict[str, Any]:
-    """Peak RSS growth of the backend storing one big image: VmHWM after the store minus VmRSS
-    before it, in a session already warmed by a small store (imports, thread pool)."""
+    """Peak RSS growth of the backend: VmHWM after the store minus VmRSS before it, in a session
+    already warmed by a small store (imports, thread pool). Once for one big image
+    (store_scene_image), once for a bulk of many big images in one store_scene_images call
+    (what bulk_max_bytes_held bounds)."""
     config = bench.config
     size = config.memory_size
     growth, retained = [], []
+    bulk_growth, bulk_retained = [], []
+    bulk_n, bulk_size = config.memory_bulk_images, config.memory_bulk_size
     for rep in range(config.reps):
         project = bench.new_project("memory")
         with bench.connect() as conn:
@@ -348,12 +352,32 @@ def memory(bench: Bench) -> dict[str, Any]:
         growth.append(after["VmHWM"] - before["VmRSS"])
         retained.append(after["VmRSS"] - before["VmRSS"])
         bench.drop_objects(project)
+
+        project = bench.new_project("memory bulk")
+        with bench.connect() as conn:
+            pid = conn.execute("SELECT pg_backend_pid() AS pid").fetchone()["pid"]  # type: ignore[index]
+            _store_many(conn, project, [bench.url(1024 * 1024, 0)])  # warm-up: imports, the pool
+            before = _proc_status(pid)
+            _store_many(conn, project, [bench.url(bulk_size, 0) for _ in range(bulk_n)])
+            after = _proc_status(pid)
+        bulk_growth.append(after["VmHWM"] - before["VmRSS"])
+        bulk_retained.append(after["VmRSS"] - before["VmRSS"])
+        bench.drop_objects(project)
     peak = median(growth)
+    limits = bench.admin.execute(
+        "SELECT value FROM scene_images_internal.settings WHERE name = 'limits'").fetchone()
     return {
         "image_bytes": size,
         "peak_growth_bytes": figure(growth),
         "retained_growth_bytes": figure(retained),
         "peak_growth_per_image_size": peak / size,
+        "bulk": {
+            "images": bulk_n,
+            "image_bytes": bulk_size,
+            "bulk_max_bytes_held": (limits["value"].get("bulk_max_bytes_held") if limits else None),
+            "peak_growth_bytes": figure(bulk_growth),
+            "retained_growth_bytes": figure(bulk_retained),
+        },
     }
 
 

@@ -39,7 +39,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value', MESSAGE = 'requests must be a non-empty JSON array';
     END IF;
     IF jsonb_array_length(requests) > scene_images_internal.max_bulk_requests() THEN
-        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+        RAISE EXCEPTION USING ERRCODE = 'program_limit_exceeded',
             MESSAGE = format('requests holds %s items; at most %s per call', jsonb_array_length(requests),
                              scene_images_internal.max_bulk_requests());
     END IF;
@@ -68,7 +68,7 @@ BEGIN
             provider := coalesce(item ->> 'provider', 'fal_ai_flux');
             metadata := coalesce(item -> 'metadata', '{}');
             PERFORM scene_images_internal.check_scene_image_request(
-                checked_scene_image_requests.project_id, scene_id, source_url, provider, metadata);
+                checked_scene_image_requests.project_id, scene_id, source_url, prompt, provider, metadata);
             IF scene_id = ANY (seen) THEN
                 RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value', MESSAGE = 'the same scene_id appears twice';
             END IF;
@@ -87,8 +87,8 @@ $$;
 
 COMMENT ON FUNCTION scene_images_internal.checked_scene_image_requests(uuid, jsonb) IS
     'Validate a bulk request array and return its items in order with defaults applied. '
-    'Errors: 22004 NULL; 22023 not a non-empty array, over max_bulk_requests(), malformed item, duplicate scene_id; '
-    'plus those of check_scene_image_request, each message naming the item.';
+    'Errors: 22004 NULL; 22023 not a non-empty array, malformed item, duplicate scene_id; 54000 over max_bulk_requests(); '
+    'plus those of check_scene_image_request (the limits too), each message naming the item.';
 
 CALL scene_images_internal.revoke_all_grants('scene_images_internal.max_bulk_requests()'::regprocedure);
 CALL scene_images_internal.revoke_all_grants('scene_images_internal.checked_scene_image_requests(uuid, jsonb)'::regprocedure);

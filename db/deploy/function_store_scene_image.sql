@@ -42,6 +42,7 @@ COMMENT ON FUNCTION public.store_scene_image(uuid, text, text, text, text, jsonb
     'same sha256, that row is returned and nothing is written. '
     'Arguments: project_id, scene_id, source_url, prompt, provider, metadata. Result: the scene_images row. '
     'Errors: 22004 NULL argument; 22023 malformed scene_id, provider or metadata; SIP01 unknown project; 42501 not the caller''s project; '
+    '54000 prompt or metadata over prompt_max_bytes, metadata_max_bytes or metadata_max_depth (configure_scene_image_limits); '
     'SIU01 invalid URL; SIU02 host not allowed; SIU03 private address; SIU04 too many redirects; SIF01 HTTP error status; '
     'SIF02 too large; SIF03 timeout; SIF04 unreachable; SIF05 body cut short; SII01 not an image; SII02 too many pixels; '
     'SIS01 storage failed; SIS02 storage misconfigured; 57014 cancelled.';

@@ -36,7 +36,9 @@ COMMENT ON FUNCTION public.store_scene_images(uuid, jsonb) IS
     'Bulk store_scene_image: downloads and uploads run concurrently, rows are inserted in request order. All or nothing: '
     'one bad item fails the call with an error naming it (requests[i]), and nothing is left behind, in the table or in storage. '
     'Arguments: project_id, requests. Result: one scene_images row per request, in order. '
-    'Errors: those of store_scene_image, plus 22023 when requests is not a non-empty array of at most 200 distinct scenes.';
+    'Errors: those of store_scene_image, plus 22023 when requests is not a non-empty array of distinct scenes; 54000 more '
+    'than 200 items; 57014 when the call runs past bulk_deadline_s (configure_scene_image_limits), nothing left behind. '
+    'At most bulk_max_bytes_held of image bytes are held in memory at once.';
 
 CALL scene_images_internal.revoke_all_grants('scene_images_private.store_scene_images(uuid, jsonb)'::regprocedure);
 CALL scene_images_internal.revoke_all_grants('public.store_scene_images(uuid, jsonb)'::regprocedure);

@@ -50,6 +50,23 @@ COMMENT ON COLUMN scene_images_internal.scene_image_jobs.lease_expires_at IS 'Wh
 COMMENT ON COLUMN scene_images_internal.scene_image_jobs.last_error_sqlstate IS 'SQLSTATE of the last failure (see the README error table).';
 COMMENT ON COLUMN scene_images_internal.scene_image_jobs.scene_image_id IS 'The row the job produced, once stored.';
 
+-- What the pending-jobs cap counts: queued and running jobs of one project.
+CREATE INDEX scene_image_jobs_pending_idx ON scene_images_internal.scene_image_jobs (project_id)
+    WHERE status IN ('queued', 'running');
+
 CALL scene_images_internal.revoke_all_grants('scene_images_internal.scene_image_jobs'::regclass);
+
+-- Enqueuers of one project take turns on its row here while they count its pending jobs, so two
+-- concurrent enqueues cannot both pass pending_jobs_per_project. No client role can read this
+-- table: no other tenant can take (or see) a project's row, as with scene_write_locks.
+CREATE TABLE scene_images_internal.project_queue_locks (
+    project_id uuid        PRIMARY KEY REFERENCES :projects_table (id) ON DELETE CASCADE,
+    locked_at  timestamptz NOT NULL DEFAULT now()
+);
+
+COMMENT ON TABLE scene_images_internal.project_queue_locks IS
+    'One row per project that ever queued a job; enqueuers of the project update it (locking it) until they commit.';
+
+CALL scene_images_internal.revoke_all_grants('scene_images_internal.project_queue_locks'::regclass);
 
 COMMIT;

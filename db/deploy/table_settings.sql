@@ -5,13 +5,15 @@
 BEGIN;
 
 CREATE TABLE scene_images_internal.settings (
-    name       text        PRIMARY KEY CONSTRAINT settings_name_known CHECK (name IN ('storage', 'fetch', 'queue', 'projects')),
+    name       text        PRIMARY KEY CONSTRAINT settings_name_known
+                           CHECK (name IN ('storage', 'fetch', 'queue', 'limits', 'projects')),
     value      jsonb       NOT NULL CONSTRAINT settings_value_object CHECK (jsonb_typeof(value) = 'object'),
     updated_at timestamptz NOT NULL DEFAULT now()
 );
 
 COMMENT ON TABLE scene_images_internal.settings IS
-    'Storage backend (with its secrets), fetch policy, job retry policy and the projects table in use. Readable by no client role; changed only through configure_* functions and the deploy.';
+    'Storage backend (with its secrets), fetch policy, job retry policy, the limits per call and per project, and the '
+    'projects table in use. Readable by no client role; changed only through configure_* functions and the deploy.';
 
 -- The embedded default backend: a directory the server writes to. `make deploy` passes the
 -- checkout's var/storage. Without the variable the root stays unset (nothing here may read a
@@ -43,7 +45,15 @@ INSERT INTO scene_images_internal.settings (name, value) VALUES
         'max_attempts', 5,
         'retry_base_s', 2,
         'retry_max_s', 300,
-        'lease_s', 300));
+        'lease_s', 300)),
+    -- Checked before any fetch (configure_scene_image_limits documents each).
+    ('limits', jsonb_build_object(
+        'prompt_max_bytes', 64 * 1024,
+        'metadata_max_bytes', 256 * 1024,
+        'metadata_max_depth', 32,
+        'pending_jobs_per_project', 10000,
+        'bulk_deadline_s', 300,
+        'bulk_max_bytes_held', 128 * 1024 * 1024));
 
 CALL scene_images_internal.revoke_all_grants('scene_images_internal.settings'::regclass);
 

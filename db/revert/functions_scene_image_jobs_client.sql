@@ -10,5 +10,7 @@ DROP FUNCTION public.enqueue_scene_image(uuid, text, text, text, text, jsonb);
 DROP FUNCTION scene_images_private.enqueue_scene_image(uuid, text, text, text, text, jsonb);
 DROP FUNCTION public.enqueue_scene_images(uuid, jsonb);
 DROP FUNCTION scene_images_private.enqueue_scene_images(uuid, jsonb);
+DROP FUNCTION scene_images_internal.queueable_scene_image_requests(uuid, jsonb);
+DROP FUNCTION scene_images_internal.reserve_pending_jobs(uuid, integer);
 
 COMMIT;

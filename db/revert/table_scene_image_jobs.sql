@@ -2,6 +2,7 @@
 
 BEGIN;
 
+DROP TABLE scene_images_internal.project_queue_locks;
 DROP TABLE scene_images_internal.scene_image_jobs;
 
 COMMIT;

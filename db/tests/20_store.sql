@@ -81,7 +81,7 @@ SELECT throws_ok($$SELECT * FROM public.store_scene_images('00000000-0000-4000-8
 SELECT throws_ok(
     $$SELECT * FROM public.store_scene_images('00000000-0000-4000-8000-0000000000a1',
         (SELECT jsonb_agg(jsonb_build_object('scene_id', 's' || i, 'source_url', 'http://127.0.0.1/a.png')) FROM generate_series(1, 201) AS i))$$,
-    '22023', 'InvalidArgument: requests holds 201 items; at most 200 per call', 'a bulk array over the limit is refused');
+    '54000', 'LimitExceeded: requests holds 201 items; at most 200 per call', 'a bulk array over the limit is refused');
 SELECT throws_ok(
     $$SELECT * FROM public.store_scene_images('00000000-0000-4000-8000-0000000000a1',
         '[{"scene_id": "s1", "source_url": "http://127.0.0.1/a.png"}, {"scene_id": "s1", "source_url": "http://127.0.0.1/b.png"}]')$$,

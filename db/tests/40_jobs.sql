@@ -150,7 +150,7 @@ SELECT is(public.get_scene_image_queue_counts(),
     '{"queued": 0, "running": 0, "stored": 0, "failed": 0, "next_available_in_s": null}'::jsonb,
     'an empty queue counts nothing and has no next due time');
 SELECT ok((SELECT array_agg(k) FROM jsonb_object_keys(public.get_scene_image_worker_settings()) AS k)
-    @> ARRAY['fetch', 'queue', 'storage'], 'the worker settings carry the fetch, queue and storage settings');
+    @> ARRAY['fetch', 'limits', 'queue', 'storage'], 'the worker settings carry the fetch, limits, queue and storage settings');
 
 -- Enqueue: a queued job at once, no traffic.
 SELECT results_eq(
@@ -209,7 +209,7 @@ SELECT throws_ok(
     format($$SELECT * FROM public.enqueue_scene_images('00000000-0000-4000-8000-0000000000d1', %L)$$,
            (SELECT jsonb_agg(jsonb_build_object('scene_id', 's' || i, 'source_url', 'http://127.0.0.1:9/a.png'))
             FROM generate_series(1, 201) AS i)),
-    '22023', NULL, 'enqueue_scene_images refuses more than 200 requests');
+    '54000', NULL, 'enqueue_scene_images refuses more than 200 requests');
 SELECT is((SELECT count(*)::int FROM scene_images_internal.scene_image_jobs), 4, 'refused requests queued nothing');
 
 -- Claim: FOR UPDATE SKIP LOCKED; a claimed job is running, attempt 1, leased, and not claimed again.

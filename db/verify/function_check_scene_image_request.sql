@@ -5,7 +5,8 @@
 BEGIN;
 
 -- Each cast raises when its signature is missing.
-SELECT 'scene_images_internal.check_scene_image_request(uuid, text, text, text, jsonb)'::regprocedure;
+SELECT 'scene_images_internal.check_scene_image_request(uuid, text, text, text, text, jsonb)'::regprocedure,
+       'scene_images_internal.jsonb_deeper_than(jsonb, integer)'::regprocedure;
 
 -- SECURITY DEFINER exactly where the design puts it, and EXECUTE exactly as the README's access
 -- table says, both ways; raises naming every difference.
@@ -14,7 +15,8 @@ DECLARE
     wrong text;
 BEGIN
     WITH f (routine, definer, grantees) AS (VALUES
-        ('scene_images_internal.check_scene_image_request(uuid, text, text, text, jsonb)', false, '{}'::name[])
+        ('scene_images_internal.check_scene_image_request(uuid, text, text, text, text, jsonb)', false, '{}'::name[]),
+        ('scene_images_internal.jsonb_deeper_than(jsonb, integer)', false, '{}')
     )
     SELECT pg_catalog.string_agg(d.problem, '; ') INTO wrong FROM (
         SELECT pg_catalog.format('%s is %sSECURITY DEFINER', f.routine, CASE WHEN f.definer THEN 'not ' ELSE '' END)

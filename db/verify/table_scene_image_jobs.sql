@@ -16,6 +16,7 @@ SELECT 'scene_images_internal.scene_image_jobs_queued_idx'::regclass,
        'scene_images_internal.scene_image_jobs_running_idx'::regclass,
        'scene_images_internal.scene_image_jobs_project_idx'::regclass,
        'scene_images_internal.scene_image_jobs_scene_image_idx'::regclass;
+SELECT project_id, locked_at FROM scene_images_internal.project_queue_locks WHERE false;
 
 -- No role but the owner holds any privilege on it (a grant on any column counts); raises naming
 -- every one.
@@ -25,7 +26,7 @@ DECLARE
 BEGIN
     SELECT pg_catalog.string_agg(pg_catalog.format('%s holds %s on %s', r.role, p.privilege, t.relation), '; ')
     INTO wrong
-    FROM pg_catalog.unnest('{scene_images_internal.scene_image_jobs}'::text[]) AS t (relation)
+    FROM pg_catalog.unnest('{scene_images_internal.scene_image_jobs,scene_images_internal.project_queue_locks}'::text[]) AS t (relation)
     CROSS JOIN pg_catalog.unnest('{public,anon,authenticated,service_role,scene_images_worker}'::name[]) AS r (role)
     CROSS JOIN pg_catalog.unnest('{SELECT,INSERT,UPDATE,DELETE,TRUNCATE,REFERENCES,TRIGGER}'::text[]) AS p (privilege)
     CROSS JOIN LATERAL (SELECT CASE WHEN p.privilege IN ('SELECT', 'INSERT', 'UPDATE', 'REFERENCES')

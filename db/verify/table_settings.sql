@@ -4,9 +4,10 @@
 
 BEGIN;
 
--- The columns (raises when one is missing), the three rows, and a storage backend.
+-- The columns (raises when one is missing), the four rows, a storage backend and the limits.
 SELECT name, value, updated_at FROM scene_images_internal.settings WHERE false;
-SELECT 1 / (count(*) = 3)::int FROM scene_images_internal.settings WHERE name IN ('storage', 'fetch', 'queue');
+SELECT 1 / (count(*) = 4)::int FROM scene_images_internal.settings WHERE name IN ('storage', 'fetch', 'queue', 'limits');
+SELECT 1 / count(*) FROM scene_images_internal.settings WHERE name = 'limits' AND value ? 'bulk_max_bytes_held';
 SELECT 1 / count(*) FROM scene_images_internal.settings WHERE name = 'storage' AND value ->> 'backend' IS NOT NULL;
 
 -- No role but the owner holds any privilege on it (a grant on any column counts); raises naming

@@ -196,6 +196,17 @@ def _cmd_configure_fetch(store: SceneImageStore, args: argparse.Namespace) -> in
     return 0
 
 
+def _cmd_configure_limits(store: SceneImageStore, args: argparse.Namespace) -> int:
+    settings = _read_json_arg(args.settings) if args.settings else {}
+    for key, value in args.set:
+        try:
+            settings[key] = json.loads(value)
+        except json.JSONDecodeError:
+            settings[key] = value  # the database names the key and says what it takes
+    print(json.dumps(store.configure_limits(settings), indent=2))
+    return 0
+
+
 def _cmd_worker(store: SceneImageStore, args: argparse.Namespace) -> int:
     # Imported here: the worker pulls in the fetch/storage core, which no other command needs.
     # It opens its own connections (one per slot, one for LISTEN); the store goes unused.
@@ -275,6 +286,14 @@ def _parser() -> argparse.ArgumentParser:
                      help="one setting (repeatable), applied over --settings; "
                           "file: root, public_base_url; supabase: url, service_key, bucket, api_url; "
                           "s3: endpoint_url, region, bucket, access_key_id, secret_access_key, public_base_url")
+
+    sub = command("configure-limits", _cmd_configure_limits,
+                  "change the limits per call and per project (database owner only); keys not given keep "
+                  "their value; with no option prints the current limits")
+    sub.add_argument("--settings", metavar="JSON", help="settings object: JSON, @FILE or -")
+    sub.add_argument("--set", metavar="KEY=NUMBER", type=_key_value, action="append", default=[],
+                     help="one limit (repeatable), applied over --settings: prompt_max_bytes, metadata_max_bytes, "
+                          "metadata_max_depth, pending_jobs_per_project, bulk_deadline_s, bulk_max_bytes_held")
 
     sub = command("configure-fetch", _cmd_configure_fetch,
                   "change the fetch policy (database owner only); keys not given keep their value; "

@@ -52,6 +52,13 @@ class PermissionDenied(SceneImageError):
     sqlstate = "42501"
 
 
+class LimitExceeded(SceneImageError):
+    """A size or count limit: prompt or metadata size, metadata depth, pending jobs per project,
+    items per bulk call (the owner sets them with configure_scene_image_limits)."""
+
+    sqlstate = "54000"
+
+
 class ProjectNotFound(SceneImageError):
     """The project does not exist."""
 

@@ -77,6 +77,12 @@ SELECT public.configure_scene_image_fetch(
 )
 """
 
+CONFIGURE_SCENE_IMAGE_LIMITS = """
+SELECT public.configure_scene_image_limits(
+    settings => %(settings)s::jsonb
+)
+"""
+
 # Projects are a plain table (no stored function): row-level security decides what a caller
 # sees. Which table, and what its columns are called, the deploy decided (an app's own table may
 # be adopted): get_scene_image_projects_table() tells, and projects_statements() follows it.

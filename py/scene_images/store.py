@@ -204,6 +204,13 @@ class SceneImageStore:
                 c.cursor(row_factory=scalar_row).execute(sql.CONFIGURE_SCENE_IMAGE_FETCH, {"settings": Jsonb(settings)})
             )
 
+    def configure_limits(self, settings: dict[str, Any], *, conn: Connection[Any] | None = None) -> dict[str, Any]:
+        """configure_scene_image_limits (owner only): merge settings; the effective limits."""
+        with self._use(conn) as c:
+            return _one(
+                c.cursor(row_factory=scalar_row).execute(sql.CONFIGURE_SCENE_IMAGE_LIMITS, {"settings": Jsonb(settings)})
+            )
+
 
 def _request_params(project_id: uuid.UUID, request: SceneImageRequest) -> dict[str, Any]:
     return {

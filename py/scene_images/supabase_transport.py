@@ -99,3 +99,8 @@ class SupabaseSceneImageStore:
         """configure_scene_image_fetch: owner only, as above."""
         config: dict[str, Any] = self._rpc("configure_scene_image_fetch", {"settings": settings})
         return config
+
+    def configure_limits(self, settings: dict[str, Any]) -> dict[str, Any]:
+        """configure_scene_image_limits: owner only, as above."""
+        config: dict[str, Any] = self._rpc("configure_scene_image_limits", {"settings": settings})
+        return config

@@ -130,6 +130,15 @@ class IngestCancelled(IngestError):
     meaning = "the ingest was cancelled"
 
 
+class QueryCanceled(IngestError):
+    """PostgreSQL's own 57014 (query_canceled), raised by us when a bulk call runs past its
+    whole-call deadline (limits.bulk_deadline_s), so callers handle it as a statement_timeout.
+    Named as psycopg names that SQLSTATE; not in ERRORS (the README's table lists ours only)."""
+
+    sqlstate = "57014"
+    meaning = "the call ran past its whole-call deadline, like statement_timeout"
+
+
 ERRORS: list[type[IngestError]] = [
     InvalidSourceUrl,
     HostNotAllowed,

@@ -55,6 +55,9 @@ ACCEPT = "image/avif,image/webp,image/png,image/jpeg,image/gif;q=0.9,*/*;q=0.1"
 
 Resolver = Callable[[str, int], list[str]]
 SessionFactory = Callable[[], requests.Session]
+# Called with the bytes the body may take (Content-Length, else max_bytes) before it is read;
+# may block (a bulk call's byte budget). The wait does not count against timeout_s.
+BeforeBody = Callable[[int], None]
 
 
 @dataclass(frozen=True)
@@ -80,11 +83,16 @@ def fetch(
     resolver: Resolver | None = None,
     cancel: threading.Event | None = None,
     session_factory: SessionFactory | None = None,
+    before_body: BeforeBody | None = None,
 ) -> Fetched:
     """GET `url` within `policy`. `resolver(host, port)` returns IP strings (default: DNS);
     `cancel` stops the download when set; `session_factory` returns a fresh requests.Session
     (tests use it to trust a CA) — fetch mounts its own adapters on it and disables trust_env.
-    Raises the IngestError subclasses documented in errors.py."""
+    `before_body(n)` runs once the final response's headers are in and before its body is
+    read, n being the most bytes the body may take (its Content-Length, else max_bytes); the
+    time it blocks is not counted against timeout_s (not called for a body announced over
+    max_bytes, which is refused at once). Raises the IngestError subclasses documented in
+    errors.py."""
     deadline = time.monotonic() + policy.timeout_s
     redirects: list[str] = []
     current = url
@@ -109,6 +117,12 @@ def fetch(
                         url=current,
                     )
                 declared = _content_length(response)
+                if before_body is not None and (
+                    declared is None or declared <= policy.max_bytes
+                ):
+                    with guard.paused():
+                        before_body(policy.max_bytes if declared is None else declared)
+                    deadline = guard.deadline
                 data = _read_body(
                     response, declared, policy, deadline, cancel, guard, current
                 )
@@ -371,6 +385,7 @@ class _Guard:
 
     def __init__(self, deadline: float, cancel: threading.Event | None) -> None:
         self._deadline = deadline
+        self._paused_at: float | None = None
         self._cancel = cancel
         self._done = threading.Event()
         self._lock = threading.Lock()
@@ -397,6 +412,25 @@ class _Guard:
         if tripped:
             _shutdown(sock)
 
+    @property
+    def deadline(self) -> float:
+        with self._lock:
+            return self._deadline
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """The deadline does not run inside this block (waiting for our own resources is not
+        the source's time); it is moved on by the time spent. Cancel still trips."""
+        with self._lock:
+            self._paused_at = time.monotonic()
+        try:
+            yield
+        finally:
+            with self._lock:
+                assert self._paused_at is not None
+                self._deadline += time.monotonic() - self._paused_at
+                self._paused_at = None
+
     def raise_if_tripped(self, url: str, policy: FetchPolicy) -> None:
         if self.tripped == "cancel":
             raise IngestCancelled("download cancelled", url=url)
@@ -407,13 +441,22 @@ class _Guard:
 
     def _watch(self) -> None:
         while True:
-            remaining = self._deadline - time.monotonic()
-            wait = remaining if self._cancel is None else min(self.POLL_S, remaining)
+            with self._lock:
+                paused = self._paused_at is not None
+                remaining = self._deadline - time.monotonic()
+            if paused or self._cancel is not None:
+                wait = self.POLL_S if paused else min(self.POLL_S, remaining)
+            else:
+                wait = remaining
             if self._done.wait(max(wait, 0)):
                 return
+            with self._lock:
+                expired = (
+                    self._paused_at is None and time.monotonic() >= self._deadline
+                )
             if self._cancel is not None and self._cancel.is_set():
                 reason = "cancel"
-            elif time.monotonic() >= self._deadline:
+            elif expired:
                 reason = "deadline"
             else:
                 continue

@@ -13,6 +13,8 @@ SQL_ERRORS: dict[str, tuple[str, str]] = {
     "22023": ("InvalidArgument", "an argument is malformed: scene_id, metadata, bulk requests, settings, job completion facts"),
     "23514": ("ConstraintViolation", "a row breaks a check constraint of scene_images"),
     "42501": ("PermissionDenied", "the caller does not own the project, or may not call the function"),
+    "54000": ("LimitExceeded", "a size or count limit: prompt or metadata size, metadata depth, pending jobs per "
+                               "project, items per bulk call (configure_scene_image_limits)"),
     "SIP01": ("ProjectNotFound", "the project does not exist"),
     "SIV01": ("VersionNotFound", "the scene has no such version"),
     "SIJ01": ("JobNotFound", "the job does not exist"),

@@ -1,4 +1,4 @@
-"""Read the fetch policy and the storage backend the database is configured with."""
+"""Read the fetch policy, the storage backend and the limits the database is configured with."""
 
 from __future__ import annotations
 
@@ -20,6 +20,15 @@ def load(plpy: Any, cache: dict) -> tuple[FetchPolicy, Backend]:
     backend can be costly (a boto3 client, an HTTP session) and this runs on every call."""
     text = plpy.execute(plan(plpy, cache, _SETTINGS))[0]["settings"]
     if cache.get("settings_text") != text:
-        cache["configured"] = configured.from_settings(json.loads(text))
+        document = json.loads(text)
+        cache["configured"] = configured.from_settings(document)
+        cache["limits"] = dict(document.get("limits") or {})
         cache["settings_text"] = text
     return cache["configured"]
+
+
+def limits(plpy: Any, cache: dict) -> dict[str, Any]:
+    """The limits group (configure_scene_image_limits) as read by the last load()."""
+    if "limits" not in cache:
+        load(plpy, cache)
+    return dict(cache["limits"])

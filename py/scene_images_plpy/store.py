@@ -4,6 +4,7 @@ then insert rows in request order; on any failure remove every object this call 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from scene_images_core import pipeline
@@ -12,6 +13,7 @@ from scene_images_core.redact import redact_url
 
 from . import settings
 from .errors import as_sql_errors
+from .memory import pin_mmap_threshold
 from .statements import interrupt_poll, plan
 
 # Downloads mostly wait for the source's first byte: 32 at once store a 100-image batch 25-40 %
@@ -19,9 +21,11 @@ from .statements import interrupt_poll, plan
 # reads a body straight into its final buffer), so 32 take no more memory than 16 used to.
 MAX_WORKERS = 32
 
+pin_mmap_threshold()  # freed image buffers leave the backend at once (see memory.py)
+
 _CHECK_ONE = (
-    "SELECT scene_images_internal.check_scene_image_request($1, $2, $3, $4, $5)",
-    ["uuid", "text", "text", "text", "jsonb"],
+    "SELECT scene_images_internal.check_scene_image_request($1, $2, $3, $4, $5, $6)",
+    ["uuid", "text", "text", "text", "text", "jsonb"],
 )
 _CHECK_MANY = (
     "SELECT ordinal, scene_id, source_url, prompt, provider, metadata::text AS metadata"
@@ -70,24 +74,36 @@ def store_one_or_enqueue(plpy: Any, cache: dict, project_id: str, scene_id: str,
 
 
 def store_many(plpy: Any, cache: dict, project_id: str, requests: str) -> list[dict]:
+    started = time.monotonic()  # bulk_deadline_s counts the whole call, checks included
     with as_sql_errors(plpy):
         items = list(plpy.execute(plan(plpy, cache, _CHECK_MANY), [project_id, requests]))
         try:
-            return _store(plpy, cache, project_id, items)
+            return _store(plpy, cache, project_id, items, bulk_started=started)
         except ItemFailed as failed:
             raise _named(failed, items) from None
 
 
 def _checked_one(plpy: Any, cache: dict, project_id: str, scene_id: str, source_url: str,
                  prompt: str | None, provider: str, metadata: str) -> dict:
-    plpy.execute(plan(plpy, cache, _CHECK_ONE), [project_id, scene_id, source_url, provider, metadata])
+    plpy.execute(plan(plpy, cache, _CHECK_ONE), [project_id, scene_id, source_url, prompt, provider, metadata])
     return {"scene_id": scene_id, "source_url": source_url, "prompt": prompt,
             "provider": provider, "metadata": metadata}
 
 
-def _store(plpy: Any, cache: dict, project_id: str, items: list[dict]) -> list[dict]:
-    """Raises the item's own IngestError for a single item, ItemFailed for several."""
+def _store(plpy: Any, cache: dict, project_id: str, items: list[dict], *,
+           bulk_started: float | None = None) -> list[dict]:
+    """Raises the item's own IngestError for a single item, ItemFailed for several. A bulk
+    call (bulk_started: when it began) is held to bulk_deadline_s and bulk_max_bytes_held."""
     policy, backend = settings.load(plpy, cache)
+    deadline, max_bytes_held = None, None
+    if bulk_started is not None:
+        limits = settings.limits(plpy, cache)
+        seconds = limits["bulk_deadline_s"]
+        deadline = pipeline.Deadline(
+            bulk_started + seconds,
+            f"store_scene_images ran past bulk_deadline_s ({seconds} s); nothing was stored",
+        )
+        max_bytes_held = int(limits["bulk_max_bytes_held"])
     scene_ids = [item["scene_id"] for item in items]
     current = {row["scene_id"]: row
                for row in plpy.execute(plan(plpy, cache, _CURRENT), [project_id, scene_ids])}
@@ -97,6 +113,8 @@ def _store(plpy: Any, cache: dict, project_id: str, items: list[dict]) -> list[d
             skip_if_sha={scene: row["sha256"] for scene, row in current.items()},
             poll=interrupt_poll(plpy, cache),
             max_workers=MAX_WORKERS,
+            deadline=deadline,
+            max_bytes_held=max_bytes_held,
         )
     except ItemFailed as failed:
         if len(items) == 1:

@@ -49,6 +49,7 @@ WORKER_CALLS = {
 }
 OWNER_ONLY_CALLS = {
     "configure_scene_image_fetch(jsonb)",
+    "configure_scene_image_limits(jsonb)",
     "configure_scene_image_storage(text,jsonb)",
     "sweep_orphaned_scene_objects(interval,boolean)",
 }

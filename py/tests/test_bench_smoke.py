@@ -33,7 +33,8 @@ SMOKE_DB = "scene_images_bench_smoke"
 CONFIG = dataclasses.replace(
     Config.quick_run(), reps=2, single_reps=2, bulk_images=4, bulk_sizes=(64 * KIB,), app_pool_sizes=(4,),
     lookup_rows=(100, 1_000), lookup_projects=10, pgbench_seconds=1, version_depths=(1, 10),
-    version_inserts=3, memory_size=4 * MIB, queue_processes=(1, 2), queue_jobs=6, queue_size=64 * KIB,
+    version_inserts=3, memory_size=4 * MIB, memory_bulk_images=3, memory_bulk_size=MIB, queue_processes=(1, 2),
+    queue_jobs=6, queue_size=64 * KIB,
 )
 
 

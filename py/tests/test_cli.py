@@ -25,7 +25,7 @@ pytest_plugins = ["client_fixtures"]
 CLI = Path(sys.executable).with_name("scene-images")
 COMMANDS = [
     "create-project", "store", "bulk", "url", "history", "rollback",
-    "master-json", "configure-storage", "configure-fetch", "enqueue", "job", "sweep", "worker",
+    "master-json", "configure-storage", "configure-fetch", "configure-limits", "enqueue", "job", "sweep", "worker",
 ]
 
 
@@ -312,6 +312,17 @@ def test_configure_fetch_applies_the_flags(restore_settings: None) -> None:
 
 def test_configure_fetch_fails_with_invalid_argument(restore_settings: None) -> None:
     assert_fails(run("configure-fetch", "--settings", '{"max_megabytes": 1}'), "22023")
+
+
+def test_configure_limits_applies_the_settings(restore_settings: None) -> None:
+    limits = json.loads(ok("configure-limits", "--settings", '{"prompt_max_bytes": 1000}',
+                           "--set", "bulk_deadline_s=2.5", "--set", "pending_jobs_per_project=7"))
+    assert (limits["prompt_max_bytes"], limits["bulk_deadline_s"], limits["pending_jobs_per_project"]) == (1000, 2.5, 7)
+    assert json.loads(ok("configure-limits")) == limits
+
+
+def test_configure_limits_fails_with_invalid_argument(restore_settings: None) -> None:
+    assert_fails(run("configure-limits", "--set", "metadata_max_depth=deep"), "22023")
 
 
 # --- the queue and the sweep ------------------------------------------------------------------

@@ -242,7 +242,9 @@ CONFIGURATION_STATEMENTS = [
     "SELECT configure_scene_image_storage('file', '{\"root\": \"/tmp\", \"public_base_url\": \"http://127.0.0.1:9\"}')",
     "SELECT * FROM sweep_orphaned_scene_objects('0 seconds', false)",
     "SELECT get_scene_image_worker_settings()",
-    "SELECT scene_images_internal.check_scene_image_request(NULL, NULL, NULL, NULL, NULL)",
+    "SELECT configure_scene_image_limits('{\"pending_jobs_per_project\": 1000000}')",
+    "SELECT scene_images_internal.check_scene_image_request(NULL, NULL, NULL, NULL, NULL, NULL)",
+    "SELECT * FROM scene_images_internal.project_queue_locks FOR UPDATE",
 ]
 
 

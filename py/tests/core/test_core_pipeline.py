@@ -12,8 +12,10 @@ import pytest
 from servers import ImageSourceServer, make_image
 
 from scene_images_core.backends import Backend
-from scene_images_core.errors import ItemFailed, SourceHttpError, SourceNotAnImage
+from scene_images_core.errors import IngestCancelled, ItemFailed, QueryCanceled, SourceHttpError, SourceNotAnImage
 from scene_images_core.pipeline import (
+    ByteBudget,
+    Deadline,
     StoredObject,
     Unchanged,
     ingest,
@@ -163,7 +165,7 @@ def test_run_concurrently_wraps_the_first_failure_and_cancels_the_rest() -> None
     assert worker_threads() == []
 
 
-class QueryCanceled(Exception):
+class PollCanceled(Exception):
     """What plpy raises from a poll when the statement is cancelled."""
 
 
@@ -175,14 +177,14 @@ def test_run_concurrently_propagates_a_poll_exception_after_the_threads_stop() -
     def poll() -> None:
         polls[0] += 1
         if polls[0] == 3:
-            raise QueryCanceled("canceling statement due to user request")
+            raise PollCanceled("canceling statement due to user request")
 
     def work(n: int) -> None:
         cancel.wait(5)
         time.sleep(0.1)  # still busy when the poll raises: must be waited for
         finished.append(n)
 
-    with pytest.raises(QueryCanceled):
+    with pytest.raises(PollCanceled):
         run_concurrently(work, range(3), poll=poll, poll_interval=0.01, cancel=cancel)
     assert cancel.is_set()
     assert sorted(finished) == [0, 1, 2]
@@ -266,9 +268,9 @@ def test_store_many_deletes_everything_when_poll_raises(
 
     def poll() -> None:
         if time.monotonic() - began > 0.5:
-            raise QueryCanceled("canceling statement due to statement timeout")
+            raise PollCanceled("canceling statement due to statement timeout")
 
-    with pytest.raises(QueryCanceled):
+    with pytest.raises(PollCanceled):
         store_many(scenes, loopback_policy, recording, PROJECT, poll=poll)  # type: ignore[arg-type]
     assert (
         time.monotonic() - began < 2.0
@@ -334,3 +336,106 @@ def test_store_many_reports_http_errors_by_index(
     assert caught.value.index == 2
     assert isinstance(caught.value.error, SourceHttpError)
     assert list(file_backend.list("")) == []
+
+
+# --- whole-call deadline and byte budget -------------------------------------------------------
+
+
+def test_run_concurrently_ends_at_its_deadline_with_57014_after_the_threads_stop() -> None:
+    cancel = threading.Event()
+    finished: list[int] = []
+
+    def work(n: int) -> None:
+        cancel.wait(30)  # stalls until cancelled
+        finished.append(n)
+
+    deadline = Deadline(time.monotonic() + 0.2, "past bulk_deadline_s (0.2 s)")
+    with pytest.raises(QueryCanceled) as caught:
+        run_concurrently(work, range(3), cancel=cancel, deadline=deadline)
+    assert (caught.value.sqlstate, caught.value.message) == ("57014", "past bulk_deadline_s (0.2 s)")
+    assert cancel.is_set()
+    assert sorted(finished) == [0, 1, 2]  # every running item returned before the raise
+    assert worker_threads() == []
+
+
+def test_byte_budget_never_holds_more_than_its_capacity() -> None:
+    budget = ByteBudget(10)
+    active, peak, lock = [0], [0], threading.Lock()
+
+    def work(size: int) -> None:
+        budget.reserve(size)
+        with lock:
+            active[0] += size
+            peak[0] = max(peak[0], active[0])
+        time.sleep(0.01)
+        with lock:
+            active[0] -= size
+        budget.release(size)
+
+    run_concurrently(work, [4, 3, 6, 2, 5, 4, 1, 6] * 3, max_workers=8)
+    assert peak[0] <= 10 and budget.peak <= 10
+    assert budget.held == 0
+
+
+def test_byte_budget_lets_one_reservation_over_capacity_proceed_alone() -> None:
+    budget = ByteBudget(10)
+    budget.reserve(4)
+    alone = threading.Event()
+
+    def big() -> None:
+        budget.reserve(25)
+        alone.set()
+
+    thread = threading.Thread(target=big)
+    thread.start()
+    assert not alone.wait(0.2)  # 4 + 25 does not fit: it waits for the 4 to go
+    budget.release(4)
+    thread.join(5)
+    assert alone.is_set() and budget.held == 25 and budget.peak == 25
+    budget.release(25)
+
+
+def test_byte_budget_serves_waiters_in_turn_and_stops_waiting_on_cancel() -> None:
+    budget = ByteBudget(10)
+    budget.reserve(8)
+    cancel = threading.Event()
+    failures: list[BaseException] = []
+
+    def waiting() -> None:
+        try:
+            budget.reserve(5, cancel, "http://source.test/a.png")
+        except IngestCancelled as error:
+            failures.append(error)
+
+    thread = threading.Thread(target=waiting)
+    thread.start()
+    cancel.set()
+    thread.join(5)
+    assert len(failures) == 1 and not thread.is_alive()
+    assert budget.held == 8  # the cancelled waiter took nothing
+    budget.release(8)
+
+
+def test_store_many_holds_at_most_max_bytes_held_of_image_bytes(
+    source: ImageSourceServer, file_backend: Backend
+) -> None:
+    image = make_image("png", (64, 64))
+    requests = []
+    for i in range(12):
+        data = make_image("png", (64 + i, 64))
+        source.delayed(f"/held/{i}.png", data, 0.05)
+        requests.append({"scene_id": f"held-{i:02d}", "source_url": source.url(f"/held/{i}.png")})
+    seen: list[int] = []
+    real_reserve = ByteBudget.reserve
+
+    def spy(self: ByteBudget, size: int, *args: Any) -> None:
+        real_reserve(self, size, *args)
+        seen.append(self.held)
+
+    cap = 3 * len(image) + 200  # about three images at once
+    policy = FetchPolicy(allow_private_networks=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ByteBudget, "reserve", spy)
+        results = store_many(requests, policy, file_backend, PROJECT, max_workers=8, max_bytes_held=cap)
+    assert len(results) == 12 and len(seen) == 12
+    assert max(seen) <= cap
