@@ -12,7 +12,9 @@ SELECT 'public.enqueue_scene_image(uuid, text, text, text, text, jsonb)'::regpro
        'public.get_scene_image_job(uuid)'::regprocedure,
        'scene_images_private.get_scene_image_job(uuid)'::regprocedure,
        'public.retry_scene_image_job(uuid)'::regprocedure,
-       'scene_images_private.retry_scene_image_job(uuid)'::regprocedure;
+       'scene_images_private.retry_scene_image_job(uuid)'::regprocedure,
+       'scene_images_internal.queueable_scene_image_requests(uuid, jsonb)'::regprocedure,
+       'scene_images_internal.reserve_pending_jobs(uuid, integer)'::regprocedure;
 
 -- SECURITY DEFINER exactly where the design puts it, and EXECUTE exactly as the README's access
 -- table says, both ways; raises naming every difference.
@@ -28,7 +30,9 @@ BEGIN
         ('public.get_scene_image_job(uuid)', false, '{authenticated,service_role}'),
         ('scene_images_private.get_scene_image_job(uuid)', true, '{authenticated,service_role}'),
         ('public.retry_scene_image_job(uuid)', false, '{authenticated,service_role}'),
-        ('scene_images_private.retry_scene_image_job(uuid)', true, '{authenticated,service_role}')
+        ('scene_images_private.retry_scene_image_job(uuid)', true, '{authenticated,service_role}'),
+        ('scene_images_internal.queueable_scene_image_requests(uuid, jsonb)', false, '{}'),
+        ('scene_images_internal.reserve_pending_jobs(uuid, integer)', false, '{}')
     )
     SELECT pg_catalog.string_agg(d.problem, '; ') INTO wrong FROM (
         SELECT pg_catalog.format('%s is %sSECURITY DEFINER', f.routine, CASE WHEN f.definer THEN 'not ' ELSE '' END)
