@@ -185,6 +185,11 @@ BEGIN
     IF job.status <> 'failed' THEN
         RAISE EXCEPTION USING ERRCODE = 'SIJ02', MESSAGE = format('job %s is %s; only failed jobs can be retried', job_id, job.status);
     END IF;
+    IF job.secrets_discarded_at IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'SIJ02',
+            MESSAGE = format('job %s failed more than 24 hours ago and its source URL''s secrets were discarded', job_id),
+            HINT = 'Enqueue the image again with a fresh URL from the generator.';
+    END IF;
     PERFORM scene_images_internal.reserve_pending_jobs(job.project_id, 1);
     UPDATE scene_images_internal.scene_image_jobs AS j
     SET status = 'queued', attempts = 0, available_at = now(), updated_at = now()

@@ -228,6 +228,12 @@ BEGIN
     -- has no attempts left (keeping the holder that stopped answering on record).
     -- The claim is bound to this worker name and this login (session_user, the same inside
     -- SECURITY DEFINER): only that pair may complete or fail the job while the lease lasts.
+    -- A job keeps its URL's secrets while it can still be retried: 24 hours after its final
+    -- failure they go. Workers claim all the time, so this is where that happens.
+    UPDATE scene_images_internal.scene_image_jobs AS j
+    SET source_url = scene_images_internal.redact_url(j.source_url), secrets_discarded_at = now()
+    WHERE j.status = 'failed' AND j.secrets_discarded_at IS NULL AND j.updated_at < now() - interval '24 hours';
+
     RETURN QUERY
     WITH candidates AS (
         SELECT j.id FROM scene_images_internal.scene_image_jobs AS j
@@ -296,23 +302,15 @@ BEGIN
     PERFORM scene_images_internal.check_job_completion(job, storage_path, storage_url, file_size, content_type,
                                                        sha256, width, height, source);
 
-    PERFORM scene_images_internal.lock_scene(job.project_id, job.scene_id);
-    SELECT * INTO stored FROM public.scene_images AS si
-    WHERE si.project_id = job.project_id AND si.scene_id = job.scene_id AND si.is_current
-      AND si.sha256 = complete_scene_image_job.sha256;
-    IF NOT FOUND THEN
-        INSERT INTO public.scene_images (project_id, scene_id, storage_path, storage_url, file_size, content_type, provider,
-                                         generation_prompt, original_fal_url, fal_metadata, sha256, width, height)
-        VALUES (job.project_id, job.scene_id, complete_scene_image_job.storage_path, complete_scene_image_job.storage_url,
-                complete_scene_image_job.file_size, complete_scene_image_job.content_type, job.provider, job.prompt,
-                regexp_replace(job.source_url, '^([A-Za-z]+://)[^/?#]*@', '\1'),
-                job.metadata || jsonb_build_object('source', coalesce(source, '{}'), 'job_id', job.id),
-                complete_scene_image_job.sha256, complete_scene_image_job.width, complete_scene_image_job.height)
-        RETURNING * INTO stored;
-    END IF;
+    SELECT * INTO stored FROM scene_images_internal.record_scene_images(job.project_id, jsonb_build_array(jsonb_build_object(
+        'scene_id', job.scene_id, 'storage_path', storage_path, 'storage_url', storage_url, 'file_size', file_size,
+        'content_type', content_type, 'sha256', sha256, 'width', width, 'height', height, 'provider', job.provider,
+        'prompt', job.prompt, 'source_url', job.source_url, 'metadata', job.metadata, 'source', source, 'job_id', job.id)));
 
+    -- Stored: the job needs its URL's secrets no longer.
     UPDATE scene_images_internal.scene_image_jobs AS j
-    SET status = 'stored', scene_image_id = stored.id, lease_expires_at = NULL, updated_at = now()
+    SET status = 'stored', scene_image_id = stored.id, lease_expires_at = NULL, updated_at = now(),
+        source_url = scene_images_internal.redact_url(j.source_url), secrets_discarded_at = now()
     WHERE j.id = job_id;
     RETURN stored;
 END

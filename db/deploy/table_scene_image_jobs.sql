@@ -26,11 +26,16 @@ CREATE TABLE scene_images_internal.scene_image_jobs (
     lease_expires_at    timestamptz,
     last_error_sqlstate text,
     last_error          text,
+    secrets_discarded_at timestamptz,
     scene_image_id      uuid        REFERENCES public.scene_images (id) ON DELETE SET NULL,
     created_at          timestamptz NOT NULL DEFAULT now(),
     updated_at          timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT scene_image_jobs_lease_while_running CHECK ((status = 'running') = (lease_expires_at IS NOT NULL))
 );
+
+-- Failed jobs whose URL secrets are still kept, for the purge in claim_scene_image_jobs.
+CREATE INDEX scene_image_jobs_failed_secrets_idx ON scene_images_internal.scene_image_jobs (updated_at)
+    WHERE status = 'failed' AND secrets_discarded_at IS NULL;
 
 -- What claim_scene_image_jobs scans: ready jobs by time, and leases that may have expired.
 CREATE INDEX scene_image_jobs_queued_idx ON scene_images_internal.scene_image_jobs (available_at) WHERE status = 'queued';
@@ -48,6 +53,8 @@ COMMENT ON COLUMN scene_images_internal.scene_image_jobs.locked_by_login IS
     'The login (session_user) that claimed the job last: only this login and locked_by, while the lease is live, may complete or fail it.';
 COMMENT ON COLUMN scene_images_internal.scene_image_jobs.lease_expires_at IS 'While running: when the job becomes claimable again if its worker died.';
 COMMENT ON COLUMN scene_images_internal.scene_image_jobs.last_error_sqlstate IS 'SQLSTATE of the last failure (see the README error table).';
+COMMENT ON COLUMN scene_images_internal.scene_image_jobs.secrets_discarded_at IS
+    'When source_url was redacted: stored, or 24 hours after its final failure. Such a job cannot be retried.';
 COMMENT ON COLUMN scene_images_internal.scene_image_jobs.scene_image_id IS 'The row the job produced, once stored.';
 
 -- What the pending-jobs cap counts: queued and running jobs of one project.

@@ -6,7 +6,8 @@ BEGIN;
 
 -- The columns (raises when one is missing), the named checks and the indexes the queue scans.
 SELECT id, project_id, scene_id, source_url, prompt, provider, metadata, status, attempts, max_attempts, available_at,
-       locked_by, locked_by_login, lease_expires_at, last_error_sqlstate, last_error, scene_image_id, created_at, updated_at
+       locked_by, locked_by_login, lease_expires_at, last_error_sqlstate, last_error, secrets_discarded_at, scene_image_id,
+       created_at, updated_at
 FROM scene_images_internal.scene_image_jobs WHERE false;
 SELECT 1 / (count(*) = 4)::int FROM pg_catalog.pg_constraint
 WHERE conrelid = 'scene_images_internal.scene_image_jobs'::regclass
@@ -15,7 +16,8 @@ WHERE conrelid = 'scene_images_internal.scene_image_jobs'::regclass
 SELECT 'scene_images_internal.scene_image_jobs_queued_idx'::regclass,
        'scene_images_internal.scene_image_jobs_running_idx'::regclass,
        'scene_images_internal.scene_image_jobs_project_idx'::regclass,
-       'scene_images_internal.scene_image_jobs_scene_image_idx'::regclass;
+       'scene_images_internal.scene_image_jobs_scene_image_idx'::regclass,
+       'scene_images_internal.scene_image_jobs_failed_secrets_idx'::regclass;
 SELECT project_id, locked_at FROM scene_images_internal.project_queue_locks WHERE false;
 
 -- No role but the owner holds any privilege on it (a grant on any column counts); raises naming

@@ -9,7 +9,6 @@ from typing import Any
 
 from scene_images_core import pipeline
 from scene_images_core.errors import ItemFailed, StorageFailed
-from scene_images_core.redact import redact_url
 
 from . import settings
 from .errors import as_sql_errors
@@ -36,11 +35,10 @@ _CURRENT = (
     "SELECT * FROM public.scene_images WHERE project_id = $1 AND scene_id = ANY($2) AND is_current",
     ["uuid", "text[]"],
 )
-_INSERT = (
-    "INSERT INTO public.scene_images (project_id, scene_id, storage_path, storage_url, file_size, content_type,"
-    " provider, generation_prompt, original_fal_url, fal_metadata, sha256, width, height)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING *",
-    ["uuid", "text", "text", "text", "bigint", "text", "text", "text", "text", "jsonb", "text", "int", "int"],
+# The one writer (record_scene_images) takes every row of the call in one statement.
+_RECORD = (
+    "SELECT * FROM scene_images_internal.record_scene_images($1, $2)",
+    ["uuid", "jsonb"],
 )
 _ENQUEUE = (
     "SELECT * FROM scene_images_private.enqueue_scene_image($1, $2, $3, $4, $5, $6)",
@@ -121,14 +119,11 @@ def _store(plpy: Any, cache: dict, project_id: str, items: list[dict], *,
             raise failed.error from None
         raise
 
-    uploaded = [o.storage_path for o in outcomes if isinstance(o, pipeline.StoredObject)]
-    insert = plan(plpy, cache, _INSERT)
+    stored = [(item, o) for item, o in zip(items, outcomes, strict=True) if isinstance(o, pipeline.StoredObject)]
+    uploaded = [o.storage_path for _, o in stored]
     try:
-        return [
-            _insert(plpy, insert, project_id, item, outcome) if isinstance(outcome, pipeline.StoredObject)
-            else current[item["scene_id"]]
-            for item, outcome in zip(items, outcomes, strict=True)
-        ]
+        recorded = {row["scene_id"]: row for row in plpy.execute(plan(plpy, cache, _RECORD), [
+            project_id, json.dumps([_object(item, o) for item, o in stored])])} if stored else {}
     except BaseException:
         # A row failed to insert (or the query was cancelled): its objects must not outlive it.
         left = pipeline.remove_objects(backend, uploaded)
@@ -138,16 +133,21 @@ def _store(plpy: Any, cache: dict, project_id: str, items: list[dict], *,
                          " sweep_orphaned_scene_objects removes them")
             plpy.log(f"store_scene_image(s): undeletable objects: {', '.join(left)}")
         raise
+    # Another writer recorded the same bytes meanwhile: that row stands, our copy is surplus.
+    surplus = [o.storage_path for item, o in stored if recorded[item["scene_id"]]["storage_path"] != o.storage_path]
+    if pipeline.remove_objects(backend, surplus):
+        plpy.log(f"store_scene_image(s): undeletable surplus objects: {', '.join(surplus)}")
+    return [recorded.get(item["scene_id"]) or current[item["scene_id"]] for item in items]
 
 
-def _insert(plpy: Any, insert: Any, project_id: str, item: dict, stored: pipeline.StoredObject) -> dict:
-    metadata = json.loads(item["metadata"])
-    metadata["source"] = stored.source
-    return plpy.execute(insert, [
-        project_id, item["scene_id"], stored.storage_path, stored.storage_url, stored.file_size,
-        stored.content_type, item["provider"], item["prompt"], redact_url(item["source_url"]),
-        json.dumps(metadata), stored.sha256, stored.width, stored.height,
-    ])[0]
+def _object(item: dict, stored: pipeline.StoredObject) -> dict:
+    """What record_scene_images takes for one stored object."""
+    return {
+        "scene_id": item["scene_id"], "storage_path": stored.storage_path, "storage_url": stored.storage_url,
+        "file_size": stored.file_size, "content_type": stored.content_type, "sha256": stored.sha256,
+        "width": stored.width, "height": stored.height, "provider": item["provider"], "prompt": item["prompt"],
+        "source_url": item["source_url"], "metadata": json.loads(item["metadata"]), "source": stored.source,
+    }
 
 
 def _named(failed: ItemFailed, items: list[dict]) -> ItemFailed:
