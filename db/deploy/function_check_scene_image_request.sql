@@ -1,4 +1,6 @@
 -- Deploy scene-images:function_check_scene_image_request to pg
+-- requires: functions_scene_image_rules
+-- requires: function_redact_url
 -- requires: function_assert_project_access
 -- requires: table_settings
 -- requires: procedure_revoke_all_grants
@@ -57,7 +59,7 @@ BEGIN
                 CASE WHEN provider IS NULL THEN 'provider' END, CASE WHEN metadata IS NULL THEN 'metadata' END));
     END IF;
     PERFORM scene_images_internal.assert_project_access(project_id);
-    IF scene_id !~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$' THEN
+    IF scene_id !~ scene_images_internal.scene_id_pattern() THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = format('invalid scene_id %L', left(scene_id, 140)),
             HINT = 'A scene_id is 1-128 of A-Z a-z 0-9 _ . - and starts with a letter or digit.';
@@ -89,12 +91,13 @@ BEGIN
             MESSAGE = format('metadata is nested more than %s levels deep; metadata_max_depth allows %s', allowed, allowed),
             HINT = 'The metadata object itself is 1 level; each object or array inside it adds one.';
     END IF;
-    IF length(source_url) > 2048 THEN
-        RAISE EXCEPTION USING ERRCODE = 'SIU01', MESSAGE = format('source URL is longer than 2048 characters (%s)', length(source_url));
+    IF length(source_url) > scene_images_internal.max_url_length() THEN
+        RAISE EXCEPTION USING ERRCODE = 'SIU01', MESSAGE = format('source URL is longer than %s characters (%s)',
+                                                                  scene_images_internal.max_url_length(), length(source_url));
     END IF;
     IF source_url !~* '^https?://' OR source_url ~ '[[:space:][:cntrl:]]' THEN
         RAISE EXCEPTION USING ERRCODE = 'SIU01',
-            MESSAGE = format('source URL %s is not an http(s) URL', left(regexp_replace(source_url, '^([^:/]*://)[^/@]*@', '\1'), 200));
+            MESSAGE = format('source URL %s is not an http(s) URL', left(scene_images_internal.redact_url(source_url), 200));
     END IF;
     authority := substring(source_url FROM '^[A-Za-z]+://([^/?#]*)');
     IF authority = '' THEN
@@ -103,7 +106,7 @@ BEGIN
         -- The message must not repeat the credentials.
         RAISE EXCEPTION USING ERRCODE = 'SIU01',
             MESSAGE = format('source URL %s carries credentials, which are refused',
-                             regexp_replace(source_url, '^([A-Za-z]+://)[^/?#]*@', '\1'));
+                             scene_images_internal.redact_url(source_url));
     END IF;
 END
 $$;

@@ -19,10 +19,10 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value', MESSAGE = 'fetch settings must be a JSON object';
     END IF;
     FOR key IN SELECT jsonb_object_keys(settings) LOOP
-        IF key NOT IN ('allowed_hosts', 'allow_private_networks', 'max_bytes', 'timeout_s', 'max_redirects', 'max_pixels') THEN
+        IF NOT scene_images_internal.fetch_defaults() ? key THEN
             RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
                 MESSAGE = format('unknown fetch setting %L', key),
-                HINT = 'Known: allowed_hosts, allow_private_networks, max_bytes, timeout_s, max_redirects, max_pixels.';
+                HINT = format('Known: %s.', (SELECT string_agg(k, ', ') FROM jsonb_object_keys(scene_images_internal.fetch_defaults()) AS k));
         END IF;
     END LOOP;
     IF settings ? 'allowed_hosts' AND (jsonb_typeof(settings -> 'allowed_hosts') <> 'array' OR EXISTS (

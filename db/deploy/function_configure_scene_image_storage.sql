@@ -4,12 +4,36 @@
 
 BEGIN;
 
+-- Each backend's setting names, the one home of them: checked here without PL/Python (a hosted
+-- install has none), and the core's backends (SettingNames) are pinned to them by
+-- py/tests/test_rules.py. one_of: at least one of these optional settings must be given.
+CREATE FUNCTION scene_images_internal.storage_backend_settings()
+RETURNS jsonb
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, scene_images_internal, pg_temp
+AS $$
+    SELECT '{
+        "file": {"required": ["root", "public_base_url"], "optional": [], "one_of": [], "secret": []},
+        "supabase": {"required": ["service_key", "bucket"], "optional": ["url", "api_url"],
+                     "one_of": ["url", "api_url"], "secret": ["service_key"]},
+        "s3": {"required": ["endpoint_url", "region", "bucket", "access_key_id", "secret_access_key"],
+               "optional": ["public_base_url"], "one_of": [], "secret": ["access_key_id", "secret_access_key"]}
+    }'::jsonb
+$$;
+
+COMMENT ON FUNCTION scene_images_internal.storage_backend_settings() IS
+    'Per storage backend: its required, optional and one-of setting names, and which of them are secrets.';
+
 CREATE FUNCTION scene_images_internal.storage_secret_keys()
 RETURNS text[]
 LANGUAGE sql
 IMMUTABLE
 SET search_path = pg_catalog, scene_images_internal, pg_temp
-AS $$ SELECT ARRAY['service_key', 'access_key_id', 'secret_access_key'] $$;
+AS $$
+    SELECT ARRAY(SELECT DISTINCT k FROM jsonb_each(scene_images_internal.storage_backend_settings()) AS b,
+                                      jsonb_array_elements_text(b.value -> 'secret') AS k ORDER BY 1)
+$$;
 
 COMMENT ON FUNCTION scene_images_internal.storage_secret_keys() IS
     'Setting names that hold secrets: stored, never returned.';
@@ -24,21 +48,20 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
 DECLARE
+    names jsonb;
     required text[];
     optional text[];
     key text;
     description jsonb;
 BEGIN
-    required := CASE backend
-        WHEN 'file' THEN ARRAY['root', 'public_base_url']
-        WHEN 'supabase' THEN ARRAY['url', 'service_key', 'bucket']
-        WHEN 's3' THEN ARRAY['endpoint_url', 'region', 'bucket', 'access_key_id', 'secret_access_key']
-    END;
-    optional := CASE backend WHEN 'supabase' THEN ARRAY['api_url'] WHEN 's3' THEN ARRAY['public_base_url'] ELSE '{}' END;
-    IF required IS NULL THEN
+    names := scene_images_internal.storage_backend_settings() -> backend;
+    IF names IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'SIS02',
-            MESSAGE = format('unknown storage backend %L', backend), HINT = 'Backends: file, supabase, s3.';
+            MESSAGE = format('unknown storage backend %L', backend),
+            HINT = format('Backends: %s.', (SELECT string_agg(k, ', ') FROM jsonb_object_keys(scene_images_internal.storage_backend_settings()) AS k));
     END IF;
+    required := ARRAY(SELECT jsonb_array_elements_text(names -> 'required'));
+    optional := ARRAY(SELECT jsonb_array_elements_text(names -> 'optional'));
     IF settings IS NULL OR jsonb_typeof(settings) <> 'object' THEN
         RAISE EXCEPTION USING ERRCODE = 'SIS02', MESSAGE = format('%s storage settings must be a JSON object', backend);
     END IF;
@@ -48,6 +71,13 @@ BEGIN
                 MESSAGE = format('%s storage setting %L is missing or not a non-empty string', backend, key);
         END IF;
     END LOOP;
+    IF jsonb_array_length(names -> 'one_of') > 0 AND NOT EXISTS (
+           SELECT 1 FROM jsonb_array_elements_text(names -> 'one_of') AS k
+           WHERE jsonb_typeof(settings -> k) = 'string' AND settings ->> k <> '') THEN
+        RAISE EXCEPTION USING ERRCODE = 'SIS02',
+            MESSAGE = format('%s storage setting %s is missing', backend,
+                             (SELECT string_agg(quote_literal(k), ' or ') FROM jsonb_array_elements_text(names -> 'one_of') AS k));
+    END IF;
     FOR key IN SELECT jsonb_object_keys(settings) LOOP
         IF NOT key = ANY (required || optional) THEN
             RAISE EXCEPTION USING ERRCODE = 'SIS02', MESSAGE = format('unknown %s storage setting %L', backend, key),
@@ -75,6 +105,7 @@ COMMENT ON FUNCTION public.configure_scene_image_storage(text, jsonb) IS
     'Result: the backend and its settings without secrets. Errors: SIS02 when the backend or a setting is unknown or missing; '
     'SIS01 when the backend cannot be reached or prepared.';
 
+CALL scene_images_internal.revoke_all_grants('scene_images_internal.storage_backend_settings()'::regprocedure);
 CALL scene_images_internal.revoke_all_grants('scene_images_internal.storage_secret_keys()'::regprocedure);
 CALL scene_images_internal.revoke_all_grants('public.configure_scene_image_storage(text, jsonb)'::regprocedure);
 

@@ -1,4 +1,6 @@
 -- Deploy scene-images:functions_scene_image_jobs_worker to pg
+-- requires: function_record_scene_images
+-- requires: functions_scene_image_rules
 -- requires: table_scene_image_jobs
 -- requires: role_worker
 -- requires: trigger_scene_images_versioning
@@ -344,8 +346,7 @@ LANGUAGE sql
 IMMUTABLE
 SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
-    -- Retrying cannot help: the URL, the host, the address or the bytes are wrong, or the caller may not.
-    SELECT sqlstate IN ('SIU01', 'SIU02', 'SIU03', 'SIU04', 'SIF02', 'SII01', 'SII02', '22004', '22023', '42501', 'SIP01')
+    SELECT sqlstate = ANY (scene_images_internal.permanent_error_sqlstates())
 $$;
 
 CREATE FUNCTION scene_images_private.fail_scene_image_job(job_id uuid, worker text, sqlstate text, message text)

@@ -1,5 +1,6 @@
 -- Deploy scene-images:table_scene_images to pg
 -- requires: table_projects
+-- requires: functions_scene_image_rules
 -- requires: procedure_revoke_all_grants
 
 BEGIN;
@@ -11,7 +12,7 @@ CREATE TABLE public.scene_images (
     project_id        uuid        NOT NULL REFERENCES :projects_table (id) ON DELETE CASCADE,
     scene_id          text        NOT NULL
                                   CONSTRAINT scene_images_scene_id_format
-                                  CHECK (scene_id ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$'),
+                                  CHECK (scene_id ~ scene_images_internal.scene_id_pattern()),
     storage_path      text        NOT NULL
                                   CONSTRAINT scene_images_storage_path_relative
                                   CHECK (length(storage_path) BETWEEN 1 AND 1024
@@ -20,7 +21,7 @@ CREATE TABLE public.scene_images (
                                          AND storage_path !~ '[\\[:cntrl:]]'),
     storage_url       text        NOT NULL
                                   CONSTRAINT scene_images_storage_url_absolute
-                                  CHECK (storage_url ~ '^(https?|file)://' AND length(storage_url) <= 2048),
+                                  CHECK (storage_url ~ '^(https?|file)://' AND length(storage_url) <= scene_images_internal.max_url_length()),
     file_size         bigint      CONSTRAINT scene_images_file_size_nonnegative CHECK (file_size >= 0),
     content_type      text        NOT NULL DEFAULT 'image/jpeg'
                                   CONSTRAINT scene_images_content_type_image CHECK (content_type ~ '^image/[a-z0-9.+-]+$'),

@@ -15,6 +15,26 @@ COMMENT ON TABLE scene_images_internal.settings IS
     'Storage backend (with its secrets), fetch policy, job retry policy, the limits per call and per project, and the '
     'projects table in use. Readable by no client role; changed only through configure_* functions and the deploy.';
 
+-- The fetch policy's keys and defaults: configure_scene_image_fetch knows these keys and no
+-- others; the core's FetchPolicy defaults are pinned to them (py/tests/test_rules.py).
+CREATE FUNCTION scene_images_internal.fetch_defaults()
+RETURNS jsonb
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, scene_images_internal, pg_temp
+AS $$
+    SELECT jsonb_build_object(
+        'allowed_hosts', '[]'::jsonb,
+        'allow_private_networks', false,
+        'max_bytes', 25 * 1024 * 1024,
+        'timeout_s', 30,
+        'max_redirects', 3,
+        'max_pixels', 100000000)
+$$;
+
+COMMENT ON FUNCTION scene_images_internal.fetch_defaults() IS 'Every fetch policy setting with its default.';
+CALL scene_images_internal.revoke_all_grants('scene_images_internal.fetch_defaults()'::regprocedure);
+
 -- The embedded default backend: a directory the server writes to. `make deploy` passes the
 -- checkout's var/storage. Without the variable the root stays unset (nothing here may read a
 -- server path: a deploy as a role that is no superuser cannot), and the first store answers
@@ -34,13 +54,7 @@ INSERT INTO scene_images_internal.settings (name, value) VALUES
         'settings', jsonb_strip_nulls(jsonb_build_object(
             'root', nullif(:'storage_root', ''),
             'public_base_url', coalesce(nullif(:'storage_public_base_url', ''), 'file://' || nullif(:'storage_root', '')))))),
-    ('fetch', jsonb_build_object(
-        'allowed_hosts', '[]'::jsonb,
-        'allow_private_networks', false,
-        'max_bytes', 25 * 1024 * 1024,
-        'timeout_s', 30,
-        'max_redirects', 3,
-        'max_pixels', 100000000)),
+    ('fetch', scene_images_internal.fetch_defaults()),
     ('queue', jsonb_build_object(
         'max_attempts', 5,
         'retry_base_s', 2,

@@ -3,5 +3,6 @@
 BEGIN;
 
 DROP TABLE scene_images_internal.settings;
+DROP FUNCTION scene_images_internal.fetch_defaults();
 
 COMMIT;

@@ -6,7 +6,8 @@ BEGIN;
 
 -- Each cast raises when its signature is missing.
 SELECT 'public.configure_scene_image_storage(text, jsonb)'::regprocedure,
-       'scene_images_internal.storage_secret_keys()'::regprocedure;
+       'scene_images_internal.storage_secret_keys()'::regprocedure,
+       'scene_images_internal.storage_backend_settings()'::regprocedure;
 
 -- SECURITY DEFINER exactly where the design puts it, and EXECUTE exactly as the README's access
 -- table says, both ways; raises naming every difference.
@@ -16,7 +17,8 @@ DECLARE
 BEGIN
     WITH f (routine, definer, grantees) AS (VALUES
         ('public.configure_scene_image_storage(text, jsonb)', false, '{}'::name[]),
-        ('scene_images_internal.storage_secret_keys()', false, '{}')
+        ('scene_images_internal.storage_secret_keys()', false, '{}'),
+        ('scene_images_internal.storage_backend_settings()', false, '{}')
     )
     SELECT pg_catalog.string_agg(d.problem, '; ') INTO wrong FROM (
         SELECT pg_catalog.format('%s is %sSECURITY DEFINER', f.routine, CASE WHEN f.definer THEN 'not ' ELSE '' END)

@@ -6,6 +6,7 @@ BEGIN;
 
 -- The columns (raises when one is missing), the four rows, a storage backend and the limits.
 SELECT name, value, updated_at FROM scene_images_internal.settings WHERE false;
+SELECT 'scene_images_internal.fetch_defaults()'::regprocedure;
 SELECT 1 / (count(*) = 4)::int FROM scene_images_internal.settings WHERE name IN ('storage', 'fetch', 'queue', 'limits');
 SELECT 1 / count(*) FROM scene_images_internal.settings WHERE name = 'limits' AND value ? 'bulk_max_bytes_held';
 SELECT 1 / count(*) FROM scene_images_internal.settings WHERE name = 'storage' AND value ->> 'backend' IS NOT NULL;
@@ -27,6 +28,31 @@ BEGIN
     WHERE h.held;
     IF wrong IS NOT NULL THEN
         RAISE EXCEPTION 'grants differ from the access table: %', wrong;
+    END IF;
+END
+$$;
+
+-- SECURITY DEFINER exactly where the design puts it, and EXECUTE exactly as the README's access
+-- table says, both ways; raises naming every difference.
+DO $$
+DECLARE
+    wrong text;
+BEGIN
+    WITH f (routine, definer, grantees) AS (VALUES
+        ('scene_images_internal.fetch_defaults()', false, '{}'::name[])
+    )
+    SELECT pg_catalog.string_agg(d.problem, '; ') INTO wrong FROM (
+        SELECT pg_catalog.format('%s is %sSECURITY DEFINER', f.routine, CASE WHEN f.definer THEN 'not ' ELSE '' END)
+        FROM f JOIN pg_catalog.pg_proc AS p ON p.oid = f.routine::regprocedure
+        WHERE p.prosecdef <> f.definer
+        UNION ALL
+        SELECT pg_catalog.format('%s %s EXECUTE on %s', r.role,
+                                 CASE WHEN r.role = ANY (f.grantees) THEN 'lacks' ELSE 'holds' END, f.routine)
+        FROM f CROSS JOIN pg_catalog.unnest('{public,anon,authenticated,service_role,scene_images_worker}'::name[]) AS r (role)
+        WHERE pg_catalog.has_function_privilege(r.role, f.routine, 'EXECUTE') <> (r.role = ANY (f.grantees))
+    ) AS d (problem);
+    IF wrong IS NOT NULL THEN
+        RAISE EXCEPTION 'functions differ from the access table: %', wrong;
     END IF;
 END
 $$;

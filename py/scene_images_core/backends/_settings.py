@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ..errors import StorageMisconfigured
 
 
-def read_settings(
-    kind: str,
-    settings: object,
-    *,
-    required: Collection[str],
-    optional: Collection[str] = (),
-) -> dict[str, str]:
+@dataclass(frozen=True)
+class SettingNames:
+    """A backend's setting names. The database's storage_backend_settings() is the home of these
+    names (configure_scene_image_storage checks them without PL/Python); py/tests/test_rules.py
+    pins every backend's to it."""
+
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+    one_of: tuple[str, ...] = ()  # at least one of these (all optional) must be given
+    secret: tuple[str, ...] = ()  # stored, never returned or shown
+
+
+def read_settings(kind: str, settings: object, names: SettingNames) -> dict[str, str]:
     """The settings as non-empty strings; unknown, missing or non-string keys raise
     StorageMisconfigured naming the key (never its value)."""
+    required: Collection[str] = names.required
+    optional: Collection[str] = names.optional
     if not isinstance(settings, dict):
         raise StorageMisconfigured(f"{kind} storage settings must be a JSON object")
     unknown = sorted(set(settings) - set(required) - set(optional))
@@ -26,6 +35,8 @@ def read_settings(
             f"unknown {kind} storage setting(s) {', '.join(unknown)}; known: {known}"
         )
     missing = [k for k in required if settings.get(k) in (None, "")]
+    if names.one_of and all(settings.get(k) in (None, "") for k in names.one_of):
+        missing.append(" or ".join(names.one_of))
     if missing:
         raise StorageMisconfigured(
             f"{kind} storage setting(s) missing: {', '.join(missing)}"

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from ..errors import StorageFailed, StorageMisconfigured
 from ..paths import check_object_path, check_prefix
-from ._settings import http_url, read_settings
+from ._settings import SettingNames, http_url, read_settings
 from .base import StoredObjectInfo
 
 TEMP_PREFIX = ".tmp-"
@@ -23,11 +23,10 @@ class FileBackend:
     """Settings: `root` (absolute directory), `public_base_url` (URL prefix of that directory)."""
 
     kind = "file"
+    setting_names = SettingNames(required=("root", "public_base_url"))
 
     def __init__(self, settings: dict[str, Any]) -> None:
-        values = read_settings(
-            self.kind, settings, required=("root", "public_base_url")
-        )
+        values = read_settings(self.kind, settings, self.setting_names)
         if not os.path.isabs(values["root"]):
             raise StorageMisconfigured(
                 "file storage setting root must be an absolute directory path"

@@ -15,7 +15,7 @@ from urllib.parse import quote
 from ..errors import IngestError, StorageFailed, StorageMisconfigured
 from ..paths import check_object_path, check_prefix
 from ..redact import scrub
-from ._settings import http_url, read_settings
+from ._settings import SettingNames, http_url, read_settings
 from .base import CACHE_CONTROL, StoredObjectInfo
 
 MISCONFIGURED_CODES = frozenset(
@@ -35,20 +35,14 @@ class S3Backend:
     optional `public_base_url` (default {endpoint_url}/{bucket}, path-style)."""
 
     kind = "s3"
+    setting_names = SettingNames(
+        required=("endpoint_url", "region", "bucket", "access_key_id", "secret_access_key"),
+        optional=("public_base_url",),
+        secret=("access_key_id", "secret_access_key"),
+    )
 
     def __init__(self, settings: dict[str, Any]) -> None:
-        values = read_settings(
-            self.kind,
-            settings,
-            required=(
-                "endpoint_url",
-                "region",
-                "bucket",
-                "access_key_id",
-                "secret_access_key",
-            ),
-            optional=("public_base_url",),
-        )
+        values = read_settings(self.kind, settings, self.setting_names)
         self._endpoint = http_url(self.kind, "endpoint_url", values["endpoint_url"])
         self._bucket = values["bucket"]
         self._region = values["region"]

@@ -22,7 +22,7 @@ from requests.adapters import HTTPAdapter
 from ..errors import IngestError, StorageFailed, StorageMisconfigured
 from ..paths import check_object_path, check_prefix
 from ..redact import scrub
-from ._settings import http_url, read_settings
+from ._settings import SettingNames, http_url, read_settings
 from .base import CACHE_CONTROL, StoredObjectInfo
 
 TIMEOUT_S = (10.0, 60.0)  # connect, read
@@ -54,24 +54,19 @@ class SupabaseBackend:
     server reached directly), `service_key` (service_role JWT), `bucket`."""
 
     kind = "supabase"
+    setting_names = SettingNames(
+        required=("service_key", "bucket"), optional=("url", "api_url"), one_of=("url", "api_url"),
+        secret=("service_key",),
+    )
 
     def __init__(
         self, settings: dict[str, Any], *, retries: int = 3, backoff_s: float = 0.5
     ) -> None:
-        values = read_settings(
-            self.kind,
-            settings,
-            required=("service_key", "bucket"),
-            optional=("url", "api_url"),
-        )
+        values = read_settings(self.kind, settings, self.setting_names)
         if "api_url" in values:
             self._base = http_url(self.kind, "api_url", values["api_url"])
-        elif "url" in values:
-            self._base = http_url(self.kind, "url", values["url"]) + "/storage/v1"
         else:
-            raise StorageMisconfigured(
-                "supabase storage setting(s) missing: url (or api_url)"
-            )
+            self._base = http_url(self.kind, "url", values["url"]) + "/storage/v1"
         self._settings = {k: v for k, v in values.items() if k != "service_key"}
         self._key = values["service_key"]
         self._bucket = values["bucket"]
