@@ -38,6 +38,16 @@ $$;
 COMMENT ON FUNCTION scene_images_internal.storage_secret_keys() IS
     'Setting names that hold secrets: stored, never returned.';
 
+-- Functions of later changes that check and prepare a backend when it is configured (the
+-- PL/Python change function_prepare_storage registers itself): each takes (backend, settings).
+CREATE TABLE scene_images_internal.storage_preparers (
+    preparer regprocedure PRIMARY KEY
+);
+
+COMMENT ON TABLE scene_images_internal.storage_preparers IS
+    'Functions (backend text, settings jsonb) that configure_scene_image_storage calls to check and prepare a backend.';
+CALL scene_images_internal.revoke_all_grants('scene_images_internal.storage_preparers'::regclass);
+
 CREATE FUNCTION public.configure_scene_image_storage(
     backend text,  -- file | supabase | s3
     settings jsonb -- file: root, public_base_url; supabase: url, service_key, bucket, api_url?;
@@ -49,6 +59,7 @@ SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
 DECLARE
     names jsonb;
+    preparer regprocedure;
     required text[];
     optional text[];
     key text;
@@ -85,10 +96,11 @@ BEGIN
         END IF;
     END LOOP;
 
-    -- With PL/Python deployed, the backend itself checks it can work (and creates a missing bucket).
-    IF to_regprocedure('scene_images_internal.prepare_storage(text,jsonb)') IS NOT NULL THEN
-        EXECUTE 'SELECT scene_images_internal.prepare_storage($1, $2)' USING backend, settings;
-    END IF;
+    -- With PL/Python deployed, the backend itself checks it can work (and creates a missing
+    -- bucket): that later change registers its function here.
+    FOR preparer IN SELECT p.preparer FROM scene_images_internal.storage_preparers AS p ORDER BY p.preparer::text LOOP
+        EXECUTE format('SELECT %s($1, $2)', preparer) USING backend, settings;
+    END LOOP;
 
     UPDATE scene_images_internal.settings AS s
     SET value = jsonb_build_object('backend', backend, 'settings', settings), updated_at = now()

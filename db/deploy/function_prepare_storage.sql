@@ -5,6 +5,9 @@
 
 BEGIN;
 
+-- Only where PL/Python is installed (extension_plpython3u); elsewhere this change installs nothing.
+SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'plpython3u') AS with_plpython \gset
+\if :with_plpython
 CREATE FUNCTION scene_images_internal.prepare_storage(
     backend text,  -- file | supabase | s3
     settings jsonb -- the backend's settings, secrets included
@@ -22,5 +25,7 @@ COMMENT ON FUNCTION scene_images_internal.prepare_storage(text, jsonb) IS
     'Called by configure_scene_image_storage. Errors: SIS02 malformed settings; SIS01 backend unreachable or refusing.';
 
 CALL scene_images_internal.revoke_all_grants('scene_images_internal.prepare_storage(text, jsonb)'::regprocedure);
+INSERT INTO scene_images_internal.storage_preparers (preparer) VALUES ('scene_images_internal.prepare_storage(text, jsonb)');
+\endif
 
 COMMIT;

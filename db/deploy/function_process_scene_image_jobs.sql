@@ -2,10 +2,14 @@
 -- requires: extension_plpython3u
 -- requires: functions_scene_image_jobs_worker
 -- requires: procedure_revoke_all_grants
+-- requires: function_get_scene_image_worker_settings
 -- requires: schema_private
 
 BEGIN;
 
+-- Only where PL/Python is installed (extension_plpython3u); elsewhere this change installs nothing.
+SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'plpython3u') AS with_plpython \gset
+\if :with_plpython
 CREATE FUNCTION scene_images_private.process_scene_image_jobs(max_jobs integer)
 RETURNS SETOF scene_images_internal.scene_image_jobs
 LANGUAGE plpython3u
@@ -40,5 +44,6 @@ CALL scene_images_internal.revoke_all_grants('scene_images_private.process_scene
 CALL scene_images_internal.revoke_all_grants('public.process_scene_image_jobs(integer)'::regprocedure);
 GRANT EXECUTE ON FUNCTION scene_images_private.process_scene_image_jobs(integer) TO scene_images_worker;
 GRANT EXECUTE ON FUNCTION public.process_scene_image_jobs(integer) TO scene_images_worker;
+\endif
 
 COMMIT;

@@ -1,13 +1,17 @@
 -- Deploy scene-images:function_store_scene_image to pg
 -- requires: extension_plpython3u
 -- requires: function_check_scene_image_request
--- requires: functions_scene_image_jobs_worker
 -- requires: trigger_scene_images_versioning
 -- requires: procedure_revoke_all_grants
+-- requires: function_get_scene_image_worker_settings
+-- requires: function_record_scene_images
 -- requires: schema_private
 
 BEGIN;
 
+-- Only where PL/Python is installed (extension_plpython3u); elsewhere this change installs nothing.
+SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'plpython3u') AS with_plpython \gset
+\if :with_plpython
 CREATE FUNCTION scene_images_private.store_scene_image(project_id uuid, scene_id text, source_url text, prompt text, provider text, metadata jsonb)
 RETURNS public.scene_images
 LANGUAGE plpython3u
@@ -51,5 +55,6 @@ CALL scene_images_internal.revoke_all_grants('scene_images_private.store_scene_i
 CALL scene_images_internal.revoke_all_grants('public.store_scene_image(uuid, text, text, text, text, jsonb)'::regprocedure);
 GRANT EXECUTE ON FUNCTION scene_images_private.store_scene_image(uuid, text, text, text, text, jsonb) TO authenticated, service_role;
 GRANT EXECUTE ON FUNCTION public.store_scene_image(uuid, text, text, text, text, jsonb) TO authenticated, service_role;
+\endif
 
 COMMIT;

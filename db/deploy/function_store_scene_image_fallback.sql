@@ -6,6 +6,9 @@
 
 BEGIN;
 
+-- Only where PL/Python is installed (extension_plpython3u); elsewhere this change installs nothing.
+SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'plpython3u') AS with_plpython \gset
+\if :with_plpython
 CREATE TYPE public.scene_image_outcome AS (
     stored boolean,           -- true: image is the stored row; false: storage failed and job_id will store it later
     url text,                 -- the permanent URL when stored, else the generator's URL to use meanwhile
@@ -58,5 +61,6 @@ CALL scene_images_internal.revoke_all_grants('scene_images_private.store_scene_i
 CALL scene_images_internal.revoke_all_grants('public.store_scene_image(uuid, text, text, text, text, jsonb, boolean)'::regprocedure);
 GRANT EXECUTE ON FUNCTION scene_images_private.store_scene_image(uuid, text, text, text, text, jsonb, boolean) TO authenticated, service_role;
 GRANT EXECUTE ON FUNCTION public.store_scene_image(uuid, text, text, text, text, jsonb, boolean) TO authenticated, service_role;
+\endif
 
 COMMIT;

@@ -1,13 +1,17 @@
 -- Deploy scene-images:function_store_scene_images to pg
 -- requires: extension_plpython3u
 -- requires: function_checked_scene_image_requests
--- requires: functions_scene_image_jobs_worker
 -- requires: trigger_scene_images_versioning
 -- requires: procedure_revoke_all_grants
+-- requires: function_get_scene_image_worker_settings
+-- requires: function_record_scene_images
 -- requires: schema_private
 
 BEGIN;
 
+-- Only where PL/Python is installed (extension_plpython3u); elsewhere this change installs nothing.
+SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'plpython3u') AS with_plpython \gset
+\if :with_plpython
 CREATE FUNCTION scene_images_private.store_scene_images(project_id uuid, requests jsonb)
 RETURNS SETOF public.scene_images
 LANGUAGE plpython3u
@@ -44,5 +48,6 @@ CALL scene_images_internal.revoke_all_grants('scene_images_private.store_scene_i
 CALL scene_images_internal.revoke_all_grants('public.store_scene_images(uuid, jsonb)'::regprocedure);
 GRANT EXECUTE ON FUNCTION scene_images_private.store_scene_images(uuid, jsonb) TO authenticated, service_role;
 GRANT EXECUTE ON FUNCTION public.store_scene_images(uuid, jsonb) TO authenticated, service_role;
+\endif
 
 COMMIT;

@@ -3,9 +3,13 @@
 -- requires: table_scene_images
 -- requires: table_settings
 -- requires: procedure_revoke_all_grants
+-- requires: function_get_scene_image_worker_settings
 
 BEGIN;
 
+-- Only where PL/Python is installed (extension_plpython3u); elsewhere this change installs nothing.
+SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'plpython3u') AS with_plpython \gset
+\if :with_plpython
 CREATE FUNCTION public.sweep_orphaned_scene_objects(
     older_than interval DEFAULT '1 hour', -- spare younger objects: an upload may be just before its INSERT commits
     dry_run boolean DEFAULT true          -- list only; false removes them
@@ -24,5 +28,6 @@ COMMENT ON FUNCTION public.sweep_orphaned_scene_objects(interval, boolean) IS
     'Never touches a referenced object. Result: their paths. Errors: 22023 negative older_than; SIS01 storage failed.';
 
 CALL scene_images_internal.revoke_all_grants('public.sweep_orphaned_scene_objects(interval, boolean)'::regprocedure);
+\endif
 
 COMMIT;

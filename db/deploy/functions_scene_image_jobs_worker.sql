@@ -397,28 +397,6 @@ AS $$
     SELECT * FROM scene_images_private.fail_scene_image_job(job_id, worker, sqlstate, message)
 $$;
 
-CREATE FUNCTION scene_images_private.get_scene_image_worker_settings()
-RETURNS jsonb
-LANGUAGE sql
-STABLE
-SECURITY DEFINER
-SET search_path = pg_catalog, scene_images_internal, pg_temp
-AS $$
-    SELECT jsonb_object_agg(s.name, s.value) FROM scene_images_internal.settings AS s
-$$;
-
-COMMENT ON FUNCTION scene_images_private.get_scene_image_worker_settings() IS
-    'The definer side of public.get_scene_image_worker_settings: the settings, secrets included, for workers only.';
-
-CREATE FUNCTION public.get_scene_image_worker_settings()
-RETURNS jsonb
-LANGUAGE sql
-STABLE
-SET search_path = pg_catalog, scene_images_internal, pg_temp
-AS $$
-    SELECT scene_images_private.get_scene_image_worker_settings()
-$$;
-
 CREATE FUNCTION scene_images_private.get_scene_image_queue_counts()
 RETURNS jsonb
 LANGUAGE sql
@@ -473,8 +451,6 @@ COMMENT ON FUNCTION public.fail_scene_image_job(uuid, text, text, text) IS
     'jitter, or failed when the error is permanent (bad URL, host, address, size, not an image) or max_attempts is reached. '
     'Result: the job. Errors: SIJ01 no such job; SIJ04 the job is not running under a live lease held by this worker and '
     'login (a stale report: it changes nothing).';
-COMMENT ON FUNCTION public.get_scene_image_worker_settings() IS
-    'Worker only. The fetch policy, storage backend (with its secrets) and queue policy an external worker needs.';
 
 CALL scene_images_internal.revoke_all_grants('scene_images_private.claim_scene_image_jobs(text, integer, interval)'::regprocedure);
 CALL scene_images_internal.revoke_all_grants('public.claim_scene_image_jobs(text, integer, interval)'::regprocedure);
@@ -483,8 +459,6 @@ CALL scene_images_internal.revoke_all_grants('public.complete_scene_image_job(uu
 CALL scene_images_internal.revoke_all_grants('scene_images_internal.is_permanent_error(text)'::regprocedure);
 CALL scene_images_internal.revoke_all_grants('scene_images_private.fail_scene_image_job(uuid, text, text, text)'::regprocedure);
 CALL scene_images_internal.revoke_all_grants('public.fail_scene_image_job(uuid, text, text, text)'::regprocedure);
-CALL scene_images_internal.revoke_all_grants('scene_images_private.get_scene_image_worker_settings()'::regprocedure);
-CALL scene_images_internal.revoke_all_grants('public.get_scene_image_worker_settings()'::regprocedure);
 CALL scene_images_internal.revoke_all_grants('scene_images_private.get_scene_image_queue_counts()'::regprocedure);
 CALL scene_images_internal.revoke_all_grants('public.get_scene_image_queue_counts()'::regprocedure);
 GRANT EXECUTE ON FUNCTION scene_images_private.get_scene_image_queue_counts() TO scene_images_worker, service_role;
@@ -495,7 +469,5 @@ GRANT EXECUTE ON FUNCTION scene_images_private.complete_scene_image_job(uuid, te
 GRANT EXECUTE ON FUNCTION public.complete_scene_image_job(uuid, text, text, text, bigint, text, text, integer, integer, jsonb) TO scene_images_worker;
 GRANT EXECUTE ON FUNCTION scene_images_private.fail_scene_image_job(uuid, text, text, text) TO scene_images_worker;
 GRANT EXECUTE ON FUNCTION public.fail_scene_image_job(uuid, text, text, text) TO scene_images_worker;
-GRANT EXECUTE ON FUNCTION scene_images_private.get_scene_image_worker_settings() TO scene_images_worker;
-GRANT EXECUTE ON FUNCTION public.get_scene_image_worker_settings() TO scene_images_worker;
 
 COMMIT;

@@ -2,6 +2,6 @@
 
 BEGIN;
 
-DROP EXTENSION plpython3u;
+DROP EXTENSION IF EXISTS plpython3u;
 
 COMMIT;

@@ -2,6 +2,8 @@
 
 BEGIN;
 
-DROP FUNCTION scene_images_internal.prepare_storage(text, jsonb);
+DELETE FROM scene_images_internal.storage_preparers
+WHERE preparer = pg_catalog.to_regprocedure('scene_images_internal.prepare_storage(text, jsonb)');
+DROP FUNCTION IF EXISTS scene_images_internal.prepare_storage(text, jsonb);
 
 COMMIT;

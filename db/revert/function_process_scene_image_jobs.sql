@@ -2,7 +2,7 @@
 
 BEGIN;
 
-DROP FUNCTION public.process_scene_image_jobs(integer);
-DROP FUNCTION scene_images_private.process_scene_image_jobs(integer);
+DROP FUNCTION IF EXISTS public.process_scene_image_jobs(integer);
+DROP FUNCTION IF EXISTS scene_images_private.process_scene_image_jobs(integer);
 
 COMMIT;

@@ -2,8 +2,8 @@
 
 BEGIN;
 
-DROP FUNCTION public.store_scene_image(uuid, text, text, text, text, jsonb, boolean);
-DROP FUNCTION scene_images_private.store_scene_image(uuid, text, text, text, text, jsonb, boolean);
-DROP TYPE public.scene_image_outcome;
+DROP FUNCTION IF EXISTS public.store_scene_image(uuid, text, text, text, text, jsonb, boolean);
+DROP FUNCTION IF EXISTS scene_images_private.store_scene_image(uuid, text, text, text, text, jsonb, boolean);
+DROP TYPE IF EXISTS public.scene_image_outcome;
 
 COMMIT;

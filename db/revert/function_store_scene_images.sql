@@ -2,7 +2,7 @@
 
 BEGIN;
 
-DROP FUNCTION public.store_scene_images(uuid, jsonb);
-DROP FUNCTION scene_images_private.store_scene_images(uuid, jsonb);
+DROP FUNCTION IF EXISTS public.store_scene_images(uuid, jsonb);
+DROP FUNCTION IF EXISTS scene_images_private.store_scene_images(uuid, jsonb);
 
 COMMIT;

@@ -2,6 +2,6 @@
 
 BEGIN;
 
-DROP FUNCTION public.sweep_orphaned_scene_objects(interval, boolean);
+DROP FUNCTION IF EXISTS public.sweep_orphaned_scene_objects(interval, boolean);
 
 COMMIT;

@@ -4,8 +4,6 @@ BEGIN;
 
 DROP FUNCTION public.get_scene_image_queue_counts();
 DROP FUNCTION scene_images_private.get_scene_image_queue_counts();
-DROP FUNCTION public.get_scene_image_worker_settings();
-DROP FUNCTION scene_images_private.get_scene_image_worker_settings();
 DROP FUNCTION public.fail_scene_image_job(uuid, text, text, text);
 DROP FUNCTION scene_images_private.fail_scene_image_job(uuid, text, text, text);
 DROP FUNCTION scene_images_internal.is_permanent_error(text);

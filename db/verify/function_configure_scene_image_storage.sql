@@ -8,6 +8,9 @@ BEGIN;
 SELECT 'public.configure_scene_image_storage(text, jsonb)'::regprocedure,
        'scene_images_internal.storage_secret_keys()'::regprocedure,
        'scene_images_internal.storage_backend_settings()'::regprocedure;
+SELECT preparer FROM scene_images_internal.storage_preparers WHERE false;
+SELECT 1 / (NOT pg_catalog.has_table_privilege('authenticated', 'scene_images_internal.storage_preparers', 'select')
+            AND NOT pg_catalog.has_table_privilege('service_role', 'scene_images_internal.storage_preparers', 'select'))::int;
 
 -- SECURITY DEFINER exactly where the design puts it, and EXECUTE exactly as the README's access
 -- table says, both ways; raises naming every difference.

@@ -4,6 +4,9 @@
 
 BEGIN;
 
+-- Only where PL/Python is installed (extension_plpython3u); elsewhere this change installs nothing.
+SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'plpython3u') AS with_plpython \gset
+\if :with_plpython
 -- Each cast raises when its signature is missing.
 SELECT 'public.process_scene_image_jobs(integer)'::regprocedure,
        'scene_images_private.process_scene_image_jobs(integer)'::regprocedure;
@@ -33,5 +36,6 @@ BEGIN
     END IF;
 END
 $$;
+\endif
 
 ROLLBACK;

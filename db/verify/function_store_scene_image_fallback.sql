@@ -4,6 +4,9 @@
 
 BEGIN;
 
+-- Only where PL/Python is installed (extension_plpython3u); elsewhere this change installs nothing.
+SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'plpython3u') AS with_plpython \gset
+\if :with_plpython
 -- Each cast raises when its signature is missing.
 SELECT 'public.store_scene_image(uuid, text, text, text, text, jsonb, boolean)'::regprocedure,
        'scene_images_private.store_scene_image(uuid, text, text, text, text, jsonb, boolean)'::regprocedure;
@@ -41,5 +44,6 @@ SELECT 1 / (count(*) = 2)::int FROM pg_catalog.pg_proc
 WHERE oid IN ('public.store_scene_image(uuid, text, text, text, text, jsonb, boolean)'::regprocedure,
               'scene_images_private.store_scene_image(uuid, text, text, text, text, jsonb, boolean)'::regprocedure)
   AND prorettype = 'public.scene_image_outcome'::regtype;
+\endif
 
 ROLLBACK;

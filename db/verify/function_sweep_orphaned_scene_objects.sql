@@ -4,6 +4,9 @@
 
 BEGIN;
 
+-- Only where PL/Python is installed (extension_plpython3u); elsewhere this change installs nothing.
+SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'plpython3u') AS with_plpython \gset
+\if :with_plpython
 -- Each cast raises when its signature is missing.
 SELECT 'public.sweep_orphaned_scene_objects(interval, boolean)'::regprocedure;
 
@@ -31,5 +34,6 @@ BEGIN
     END IF;
 END
 $$;
+\endif
 
 ROLLBACK;
