@@ -59,7 +59,7 @@ SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
 DECLARE
     names jsonb;
-    preparer regprocedure;
+    preparer text;
     required text[];
     optional text[];
     key text;
@@ -98,7 +98,13 @@ BEGIN
 
     -- With PL/Python deployed, the backend itself checks it can work (and creates a missing
     -- bucket): that later change registers its function here.
-    FOR preparer IN SELECT p.preparer FROM scene_images_internal.storage_preparers AS p ORDER BY p.preparer::text LOOP
+    FOR preparer IN
+        SELECT format('%I.%I', n.nspname, f.proname)
+        FROM scene_images_internal.storage_preparers AS sp
+        JOIN pg_catalog.pg_proc AS f ON f.oid = sp.preparer
+        JOIN pg_catalog.pg_namespace AS n ON n.oid = f.pronamespace
+        ORDER BY 1
+    LOOP
         EXECUTE format('SELECT %s($1, $2)', preparer) USING backend, settings;
     END LOOP;
 

@@ -6,13 +6,17 @@
 BEGIN;
 
 SELECT value ->> 'table' AS projects_table FROM scene_images_internal.settings WHERE name = 'projects' \gset
+-- The checks hold the rules' values, not calls: client roles (the app's own INSERT) may not
+-- execute internal functions, and a constraint runs as whoever writes the row.
+SELECT scene_images_internal.scene_id_pattern() AS scene_id_pattern,
+       scene_images_internal.max_url_length() AS max_url_length \gset
 
 CREATE TABLE public.scene_images (
     id                uuid        PRIMARY KEY DEFAULT gen_random_uuid(),
     project_id        uuid        NOT NULL REFERENCES :projects_table (id) ON DELETE CASCADE,
     scene_id          text        NOT NULL
                                   CONSTRAINT scene_images_scene_id_format
-                                  CHECK (scene_id ~ scene_images_internal.scene_id_pattern()),
+                                  CHECK (scene_id ~ :'scene_id_pattern'),
     storage_path      text        NOT NULL
                                   CONSTRAINT scene_images_storage_path_relative
                                   CHECK (length(storage_path) BETWEEN 1 AND 1024
@@ -21,7 +25,7 @@ CREATE TABLE public.scene_images (
                                          AND storage_path !~ '[\\[:cntrl:]]'),
     storage_url       text        NOT NULL
                                   CONSTRAINT scene_images_storage_url_absolute
-                                  CHECK (storage_url ~ '^(https?|file)://' AND length(storage_url) <= scene_images_internal.max_url_length()),
+                                  CHECK (storage_url ~ '^(https?|file)://' AND length(storage_url) <= :max_url_length),
     file_size         bigint      CONSTRAINT scene_images_file_size_nonnegative CHECK (file_size >= 0),
     content_type      text        NOT NULL DEFAULT 'image/jpeg'
                                   CONSTRAINT scene_images_content_type_image CHECK (content_type ~ '^image/[a-z0-9.+-]+$'),

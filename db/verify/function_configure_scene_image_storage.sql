@@ -9,8 +9,24 @@ SELECT 'public.configure_scene_image_storage(text, jsonb)'::regprocedure,
        'scene_images_internal.storage_secret_keys()'::regprocedure,
        'scene_images_internal.storage_backend_settings()'::regprocedure;
 SELECT preparer FROM scene_images_internal.storage_preparers WHERE false;
-SELECT 1 / (NOT pg_catalog.has_table_privilege('authenticated', 'scene_images_internal.storage_preparers', 'select')
-            AND NOT pg_catalog.has_table_privilege('service_role', 'scene_images_internal.storage_preparers', 'select'))::int;
+DO $$
+DECLARE
+    wrong text;
+BEGIN
+    SELECT pg_catalog.string_agg(pg_catalog.format('%s holds %s on %s', r.role, p.privilege, t.relation), '; ')
+    INTO wrong
+    FROM pg_catalog.unnest('{scene_images_internal.storage_preparers}'::text[]) AS t (relation)
+    CROSS JOIN pg_catalog.unnest('{public,anon,authenticated,service_role,scene_images_worker}'::name[]) AS r (role)
+    CROSS JOIN pg_catalog.unnest('{SELECT,INSERT,UPDATE,DELETE,TRUNCATE,REFERENCES,TRIGGER}'::text[]) AS p (privilege)
+    CROSS JOIN LATERAL (SELECT CASE WHEN p.privilege IN ('SELECT', 'INSERT', 'UPDATE', 'REFERENCES')
+                                    THEN pg_catalog.has_any_column_privilege(r.role, t.relation, p.privilege)
+                                    ELSE pg_catalog.has_table_privilege(r.role, t.relation, p.privilege) END) AS h (held)
+    WHERE h.held;
+    IF wrong IS NOT NULL THEN
+        RAISE EXCEPTION 'grants differ from the access table: %', wrong;
+    END IF;
+END
+$$;
 
 -- SECURITY DEFINER exactly where the design puts it, and EXECUTE exactly as the README's access
 -- table says, both ways; raises naming every difference.

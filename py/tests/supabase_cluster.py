@@ -3,8 +3,8 @@
 ways the README tells Supabase users to:
 
 - FULL (self-hosted Supabase): the whole plan, deployed by the superuser `supabase_admin`;
-- HOSTED (supabase.com): the plan `--to @portable`, deployed by `postgres`, no superuser and
-  no plpython3u there.
+- HOSTED (supabase.com): the whole plan with the README's hosted command (plain `sqitch
+  deploy`), deployed by `postgres`, no superuser: the PL/Python changes install nothing there.
 
 Test modules load it with `pytest_plugins = ["supabase_cluster"]` and take the parametrised
 `supabase` fixture (one `SupabaseInstall` per way), or `supabase_installs` for both at once;
@@ -189,7 +189,7 @@ def supabase_installs() -> Iterator[dict[str, SupabaseInstall]]:
             # table_settings falls back to a directory inside the data directory (found through
             # data_directory, which postgres reads here as a member of pg_monitor) or, for a
             # login that may not read that setting, fails.
-            "hosted": _deploy(cluster, "hosted", "postgres", "--to", "@portable"),
+            "hosted": _deploy(cluster, "hosted", "postgres"),
         }
 
 

@@ -136,17 +136,22 @@ def deployer_database(db: DictConnection) -> Iterator[str]:
         db.execute(f"DROP ROLE IF EXISTS {DEPLOYER}")
 
 
-def test_portable_part_deploys_verifies_and_reverts_as_a_role_that_is_no_superuser(deployer_database: str) -> None:
-    """No storage_root variable either: nothing may read a server path (data_directory needs
-    superuser or pg_read_all_settings), so the root stays unset until configured."""
+def test_the_plan_deploys_verifies_and_reverts_as_a_role_that_is_no_superuser(deployer_database: str) -> None:
+    """The README's hosted command, the whole plan, by a login that may not create plpython3u:
+    every PL/Python change installs nothing. No storage_root variable either: nothing may read
+    a server path (data_directory needs superuser or pg_read_all_settings), so the root stays
+    unset until configured."""
     env = {**os.environ, "PGUSER": DEPLOYER, "PGDATABASE": deployer_database}
-    for command in (["deploy", "--to", "@portable"], ["verify"], ["revert", "-y"]):
+    for command in (["deploy"], ["verify"], ["revert", "-y"]):
         done = subprocess.run(["sqitch", *command], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
         assert done.returncode == 0, done.stdout + done.stderr
         if command[0] == "deploy":
             with psycopg.connect(dbname=deployer_database, user=DEPLOYER, row_factory=dict_row) as conn:
                 storage = scalar(conn, "SELECT value FROM scene_images_internal.settings WHERE name = 'storage'")
                 owner = scalar(conn, "SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'scene_images_internal'")
+                plpython = scalar(conn, PLPYTHON_FUNCTIONS)
+                queue = scalar(conn, "SELECT to_regprocedure('public.claim_scene_image_jobs(text, integer, interval)') IS NOT NULL")
             assert storage == {"backend": "file", "settings": {}} and owner == DEPLOYER
+            assert (plpython, queue) == (0, True)
     with psycopg.connect(dbname=deployer_database, user=DEPLOYER, row_factory=dict_row) as conn:
         assert scalar(conn, OUR_OBJECTS_LEFT) == 0

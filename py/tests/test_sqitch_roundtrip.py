@@ -54,3 +54,24 @@ def test_sqitch_round_trip_reverts_to_zero_and_redeploys(scratch_db):
     assert our_object_count() == 0
     sqitch("deploy")
     assert "Verify successful" in sqitch("verify")
+
+
+def test_sqitch_moves_between_portable_and_the_whole_plan(scratch_db):
+    """The PL/Python part deploys on top of @portable and reverts back to it, as often as asked."""
+    sqitch("deploy", "--to", "@portable")
+    assert _plpython_functions() == 0
+    sqitch("deploy")
+    assert _plpython_functions() > 0
+    sqitch("revert", "--to", "@portable")
+    assert _plpython_functions() == 0
+    sqitch("deploy")
+    assert "Verify successful" in sqitch("verify")
+    sqitch("revert")
+    assert our_object_count() == 0
+
+
+def _plpython_functions() -> int:
+    with psycopg.connect(dbname=SCRATCH) as conn:
+        return conn.execute(
+            "SELECT count(*) FROM pg_proc AS p JOIN pg_language AS l ON l.oid = p.prolang WHERE l.lanname = 'plpython3u'"
+        ).fetchone()[0]
