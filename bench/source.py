@@ -6,7 +6,7 @@ its own sha256 and nothing is deduplicated), sent after waiting <ms> millisecond
 `port <n>` on stdout once listening and runs until stdin closes, so it dies with its parent.
 It runs apart from the measuring process so its CPU time is not charged to the measured code
 (on 2 cores it still competes for the CPU, the same way for every contender). The HTTP server
-is the tests' ImageSourceServer (py/tests/servers.py).
+is the tests' ImageSourceServer (py/tests/sources.py).
 
 `SourceProcess` starts and stops it from the harness; `jpeg_of_size` builds the images.
 """
@@ -26,7 +26,8 @@ from urllib.parse import parse_qs, urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "py" / "tests"))
 
-from servers import ImageSourceServer, SourceHandler, make_image  # noqa: E402
+from images import make_image  # noqa: E402
+from sources import ImageSourceServer, SourceHandler  # noqa: E402
 
 TOKEN_BYTES = 32  # fixed length, so the size of a URL's image does not depend on its token
 _MAX_SEGMENT = 0xFFFF - 2  # payload bytes one APPn segment holds

@@ -1,4 +1,4 @@
-"""Image sources for the client tests: the shared loopback source server (tests/servers.py)
+"""Image sources for the client tests: the shared loopback source server (tests/sources.py)
 with fresh test images and a route for every way a source can fail, and the table of source
 failures each transport must surface as its exception class. Listens on 127.0.0.1 only.
 """
@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from loopback_http import free_port
 from PIL import Image
-from servers import ImageSourceServer, free_port
+from sources import ImageSourceServer
 
 from scene_images import (
     HostNotAllowed,
@@ -48,7 +49,7 @@ def png(width: int = 8, height: int = 8) -> bytes:
 
 
 class ImageSource(ImageSourceServer):
-    """The shared loopback source server (tests/servers.py) with the routes the client tests
+    """The shared loopback source server (tests/sources.py) with the routes the client tests
     use: fresh images from `image()`, and /loop-a, /silent, /lying-length.png and
     /not-an-image.png for the failures. Unknown paths answer 404."""
 

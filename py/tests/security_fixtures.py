@@ -34,11 +34,7 @@ import psycopg
 import pytest
 import requests
 from psycopg.types.json import Jsonb
-from servers import (
-    ImageSourceServer,
-    SourceHandler,
-    install_standard_routes,
-)
+from sources import ImageSourceServer, SourceHandler, install_standard_routes
 
 from scene_images_core.errors import ERRORS
 from scene_images_core.sql_errors import SQL_ERRORS

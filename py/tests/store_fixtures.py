@@ -5,7 +5,7 @@ Settings come back after each test through client_fixtures' `restore_settings`, 
 `fetch_policy` lets the database fetch from loopback sources. Added here:
 
 - `store_loopback_only`: this process may only reach 127.0.0.0/8 and ::1
-  (servers.guard_loopback_only).
+  (network_guard.guard_loopback_only).
 - `cdn`: a started ImageSourceServer (a generator's CDN) with the standard routes and the
   bytes they serve.
 - `store_root` / `disk`: a directory of the test's own under var/ (owned by the postgres OS
@@ -37,15 +37,11 @@ from typing import Any, Self
 import psycopg
 import pytest
 from client_sources import DictConnection
+from images import make_image
+from network_guard import guard_loopback_only
 from psycopg import sql
 from psycopg.types.json import Jsonb
-from servers import (
-    ImageSourceServer,
-    SourceHandler,
-    guard_loopback_only,
-    install_standard_routes,
-    make_image,
-)
+from sources import ImageSourceServer, SourceHandler, install_standard_routes
 
 pytest_plugins = ["client_fixtures"]  # restore_settings, fetch_policy
 

@@ -29,10 +29,10 @@ from typing import Any
 
 import psycopg
 import pytest
+from loopback_http import free_port
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from security_fixtures import DictConnection, server_owned_dir
-from servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 INIT_SQL = Path(__file__).with_name("supabase_init.sql")

@@ -48,7 +48,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from servers import BackgroundServer, LoopbackHTTPServer
+from loopback_http import BackgroundServer, LoopbackHTTPServer
 
 SERVICE_KEY = "standin-service-role-key.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.signature"
 ANON_KEY = "standin-anon-key.eyJyb2xlIjoiYW5vbiJ9.signature"

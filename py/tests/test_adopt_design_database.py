@@ -33,7 +33,7 @@ pytest.register_assert_rewrite("supabase_cluster")  # its asserts are imported b
 from postgrest_rpc_standin import PostgrestRpcStandin, make_jwt
 from psycopg.types.json import Jsonb
 from security_fixtures import DictConnection
-from servers import ImageSourceServer, install_standard_routes
+from sources import ImageSourceServer, install_standard_routes
 from supabase_cluster import ADMIN, PUBLIC_BASE_URL, ROOT, TEMPLATE_DB, SupabaseInstall, api_request, one
 
 from scene_images import PermissionDenied, SceneImageRequest, SupabaseSceneImageStore

@@ -32,6 +32,8 @@ import pytest
 pytest.register_assert_rewrite("security_fixtures")  # its asserts are imported before the plugin loads
 
 from client_sources import png
+from launchers import moto_server
+from loopback_http import free_port
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from security_fixtures import (
@@ -46,7 +48,7 @@ from security_fixtures import (
     store,
     store_bulk,
 )
-from servers import HTML_PAGE, ImageSourceServer, SourceHandler, free_port, moto_server
+from sources import HTML_PAGE, ImageSourceServer, SourceHandler
 from supabase_storage_standin import StorageStandIn
 
 from scene_images_core.backends.supabase import SupabaseBackend

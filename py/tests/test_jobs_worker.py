@@ -30,8 +30,9 @@ from job_workers import (
     set_queue_policy,
     wait_until,
 )
+from launchers import moto_server
 from psycopg.rows import dict_row
-from servers import HTML_PAGE, SourceHandler, moto_server
+from sources import HTML_PAGE, SourceHandler
 from store_fixtures import FileStorage, configure_storage, scene_rows, serve_after
 
 from scene_images.worker import IDLE_WAIT_S

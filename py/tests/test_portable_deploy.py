@@ -27,7 +27,7 @@ from job_workers import (
 )
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
-from servers import HTML_PAGE
+from sources import HTML_PAGE
 from store_fixtures import configure_storage, scene_rows
 
 pytest_plugins = ["store_fixtures", "job_workers"]

@@ -21,6 +21,7 @@ import pytest
 pytest.register_assert_rewrite("security_fixtures")  # its asserts are imported before the plugin loads
 
 from access_table import CLIENT_ROLES, access_differences
+from launchers import moto_server
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from security_fixtures import (
@@ -35,7 +36,7 @@ from security_fixtures import (
     snapshot,
     store,
 )
-from servers import ImageSourceServer, moto_server
+from sources import ImageSourceServer
 from supabase_storage_standin import StorageStandIn
 
 pytest_plugins = ["client_fixtures", "security_fixtures", "supabase_cluster"]

@@ -28,7 +28,7 @@ from security_fixtures import (
     store,
     store_bulk,
 )
-from servers import ImageSourceServer
+from sources import ImageSourceServer
 
 pytest_plugins = ["client_fixtures", "security_fixtures"]
 

@@ -14,6 +14,7 @@ import pytest
 
 pytest.register_assert_rewrite("security_fixtures")  # its asserts are imported before the plugin loads
 
+from images import make_image, polyglot
 from security_fixtures import (
     TEST_MAX_BYTES,
     DictConnection,
@@ -26,7 +27,7 @@ from security_fixtures import (
     store,
     store_bulk,
 )
-from servers import HTML_PAGE, ImageSourceServer, make_image, polyglot
+from sources import HTML_PAGE, ImageSourceServer
 
 pytest_plugins = ["client_fixtures", "security_fixtures"]
 

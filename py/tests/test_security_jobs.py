@@ -29,7 +29,7 @@ from job_workers import wait_until
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from security_fixtures import DictConnection, FetchSettings, StorageRoot, primary
-from servers import ImageSourceServer, SourceHandler
+from sources import ImageSourceServer, SourceHandler
 
 from scene_images.worker import Worker
 from scene_images_core import jobs, pipeline

@@ -34,7 +34,7 @@ from security_fixtures import (
     store_bulk,
 )
 from security_fixtures import store as store_one
-from servers import ImageSourceServer, SourceHandler
+from sources import ImageSourceServer, SourceHandler
 
 from scene_images import LimitExceeded, SceneImageRequest, SceneImageStore
 

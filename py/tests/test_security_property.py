@@ -21,6 +21,7 @@ pytest.register_assert_rewrite("security_fixtures")  # its asserts are imported 
 
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
+from loopback_http import free_port
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from security_fixtures import (
@@ -35,7 +36,7 @@ from security_fixtures import (
     snapshot,
     store,
 )
-from servers import ImageSourceServer, free_port
+from sources import ImageSourceServer
 
 pytest_plugins = ["client_fixtures", "security_fixtures"]
 

@@ -18,6 +18,8 @@ pytest.register_assert_rewrite("security_fixtures")  # its asserts are imported 
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from images import make_image
+from network_guard import guard_loopback_only
 from security_fixtures import (
     DictConnection,
     FetchSettings,
@@ -32,7 +34,7 @@ from security_fixtures import (
     store,
     store_bulk,
 )
-from servers import ImageSourceServer, guard_loopback_only, make_image
+from sources import ImageSourceServer
 
 from scene_images_core.errors import HostNotAllowed, PrivateAddressRefused
 from scene_images_core.fetch import fetch

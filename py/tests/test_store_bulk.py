@@ -1,6 +1,6 @@
 """store_scene_images with the `file` backend, through real SQL against the test database: many
 images in one call, downloaded concurrently, recorded in request order, all or nothing. Sources
-are a loopback ImageSourceServer (tests/servers.py); the storage root is each test's own."""
+are a loopback ImageSourceServer (tests/sources.py); the storage root is each test's own."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """store_scene_image with the `file` backend, through real SQL against the test database: the
 bytes on disk, the recorded row, the object path, versions and masterJSON, idempotency, failing
 sources, and the calls the way PostgREST makes them. Sources are a loopback ImageSourceServer
-(tests/servers.py); the storage root is a directory of each test's own."""
+(tests/sources.py); the storage root is a directory of each test's own."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ pytest_plugins = ["store_fixtures"]
 pytestmark = pytest.mark.usefixtures("store_loopback_only", "fetch_policy")
 
 SCENE = "scene_01"
-WIDTH, HEIGHT = 64, 48  # servers.make_image's default size
+WIDTH, HEIGHT = 64, 48  # images.make_image's default size
 STAMP = re.compile(r"\d{8}T\d{12}Z")  # %Y%m%dT%H%M%S%fZ
 
 

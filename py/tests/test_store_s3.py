@@ -1,5 +1,5 @@
 """store_scene_image(s) with the `s3` backend, through real SQL against the test database and a
-real moto S3 server on loopback (servers.moto_server()): configuring creates the bucket, objects
+real moto S3 server on loopback (launchers.moto_server()): configuring creates the bucket, objects
 land with the sniffed type, a failed bulk leaves no object, storage outages fail cleanly and
 recover, and the secret key never comes back. The test looks into the bucket with its own boto3
 client."""
@@ -17,7 +17,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from client_sources import DictConnection
-from servers import MotoServer, free_port, moto_server
+from launchers import MotoServer, moto_server
+from loopback_http import free_port
 from store_fixtures import (
     IMMUTABLE_CACHE_CONTROL,
     Cdn,

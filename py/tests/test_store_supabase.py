@@ -1,7 +1,7 @@
 """store_scene_image(s) with the `supabase` backend, through real SQL against the test database.
 
 The storage server here is a STAND-IN for Supabase Storage, not Supabase itself: a loopback
-server (tests/supabase_storage_standin.py, started by servers.supabase_standin()) implementing
+server (tests/supabase_storage_standin.py, started by launchers.supabase_standin()) implementing
 the REST API written down in shared/supabase-storage-api.md, behind the /storage/v1 gateway
 prefix. Against it: configuring creates the missing bucket (public), uploads carry the sniffed
 type and the immutable cache-control, public URLs serve the stored bytes, a failed bulk leaves
@@ -17,7 +17,7 @@ import psycopg
 import pytest
 import requests
 from client_sources import DictConnection
-from servers import supabase_standin
+from launchers import supabase_standin
 from store_fixtures import (
     IMMUTABLE_CACHE_CONTROL,
     Cdn,

@@ -20,9 +20,9 @@ import pytest
 pytest.register_assert_rewrite("security_fixtures", "supabase_cluster")  # asserts imported before the plugins load
 
 from access_table import OUR_SCHEMAS, access_differences, null_calls
+from launchers import MotoServer, moto_server
 from psycopg.types.json import Jsonb
 from security_fixtures import DictConnection, message_texts, row_json
-from servers import MotoServer, moto_server
 from supabase_cluster import DEAD_SOURCE, SupabaseInstall, Tenant, api_request
 
 pytest_plugins = ["supabase_cluster"]

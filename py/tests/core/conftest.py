@@ -11,17 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from servers import (
-    TLS_HOSTNAME,
-    ImageSourceServer,
-    MotoServer,
-    TlsFiles,
-    guard_loopback_only,
-    install_standard_routes,
-    moto_server,
-    tls_certificate,
-)
+from launchers import MotoServer, moto_server
+from network_guard import guard_loopback_only
+from sources import ImageSourceServer, install_standard_routes
 from supabase_storage_standin import ERROR_SHAPES, StorageStandIn
+from tls import TLS_HOSTNAME, TlsFiles, tls_certificate
 
 from scene_images_core.backends import Backend, make_backend
 from scene_images_core.policy import FetchPolicy

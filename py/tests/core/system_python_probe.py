@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 import urllib3
-from servers import guard_loopback_only
+from network_guard import guard_loopback_only
 
 from scene_images_core.backends import make_backend
 from scene_images_core.errors import IngestError

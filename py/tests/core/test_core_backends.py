@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 import requests
-from servers import MotoServer, make_image, moto_server
+from images import make_image
+from launchers import MotoServer, moto_server
 from supabase_storage_standin import ANON_KEY, StorageStandIn
 
 from scene_images_core.backends import Backend, make_backend

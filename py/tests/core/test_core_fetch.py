@@ -12,7 +12,9 @@ from collections.abc import Callable
 
 import pytest
 import requests
-from servers import TLS_HOSTNAME, ImageSourceServer, TlsFiles, free_port
+from loopback_http import free_port
+from sources import ImageSourceServer
+from tls import TLS_HOSTNAME, TlsFiles
 
 from scene_images_core.errors import (
     HostNotAllowed,

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from servers import ImageSourceServer, make_image
+from images import make_image
+from sources import ImageSourceServer
 
 from scene_images_core.backends import Backend
 from scene_images_core.errors import IngestCancelled, ItemFailed, QueryCanceled, SourceHttpError, SourceNotAnImage

@@ -8,15 +8,8 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from servers import (
-    HTML_PAGE,
-    XML_ERROR,
-    gif_bomb,
-    make_image,
-    minimal_avif,
-    png_bomb,
-    polyglot,
-)
+from images import gif_bomb, make_image, minimal_avif, png_bomb, polyglot
+from sources import HTML_PAGE, XML_ERROR
 
 from scene_images_core.errors import ImageTooLarge, SourceNotAnImage
 from scene_images_core.sniff import ImageInfo, inspect_image

@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from servers import TLS_HOSTNAME, ImageSourceServer, MotoServer, TlsFiles
+from launchers import MotoServer
+from sources import ImageSourceServer
+from tls import TLS_HOSTNAME, TlsFiles
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 PY_DIR = Path(__file__).resolve().parents[2]
