@@ -150,7 +150,7 @@ def test_the_plan_deploys_verifies_and_reverts_as_a_role_that_is_no_superuser(de
                 storage = scalar(conn, "SELECT value FROM scene_images_internal.settings WHERE name = 'storage'")
                 owner = scalar(conn, "SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'scene_images_internal'")
                 plpython = scalar(conn, PLPYTHON_FUNCTIONS)
-                queue = scalar(conn, "SELECT to_regprocedure('public.claim_scene_image_jobs(text, integer, interval)') IS NOT NULL")
+                queue = scalar(conn, "SELECT to_regprocedure('public.claim_scene_image_jobs(text,integer,interval)') IS NOT NULL")
             assert storage == {"backend": "file", "settings": {}} and owner == DEPLOYER
             assert (plpython, queue) == (0, True)
     with psycopg.connect(dbname=deployer_database, user=DEPLOYER, row_factory=dict_row) as conn:
