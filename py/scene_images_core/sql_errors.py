@@ -18,7 +18,8 @@ SQL_ERRORS: dict[str, tuple[str, str]] = {
     "SIP01": ("ProjectNotFound", "the project does not exist"),
     "SIV01": ("VersionNotFound", "the scene has no such version"),
     "SIJ01": ("JobNotFound", "the job does not exist"),
-    "SIJ02": ("JobNotRetryable", "only failed jobs can be retried, and only within 24 hours of their final failure (then enqueue again)"),
+    "SIJ02": ("JobNotRetryable",
+              "only failed jobs can be retried, and only within 24 hours of their final failure (then enqueue again)"),
     "SIJ03": ("JobLeaseExpired", "the worker holding a job's last attempt stopped without an answer"),
     "SIJ04": ("JobNotHeld", "the job is not held by this worker and login with a live lease (a stale or forged report)"),
 }
