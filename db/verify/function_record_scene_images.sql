@@ -8,28 +8,9 @@ BEGIN;
 SELECT 'scene_images_internal.record_scene_images(uuid, jsonb)'::regprocedure;
 
 -- SECURITY DEFINER exactly where the design puts it, and EXECUTE exactly as the README's access
--- table says, both ways; raises naming every difference.
-DO $$
-DECLARE
-    wrong text;
-BEGIN
-    WITH f (routine, definer, grantees) AS (VALUES
-        ('scene_images_internal.record_scene_images(uuid, jsonb)', false, '{}'::name[])
-    )
-    SELECT pg_catalog.string_agg(d.problem, '; ') INTO wrong FROM (
-        SELECT pg_catalog.format('%s is %sSECURITY DEFINER', f.routine, CASE WHEN f.definer THEN 'not ' ELSE '' END)
-        FROM f JOIN pg_catalog.pg_proc AS p ON p.oid = f.routine::regprocedure
-        WHERE p.prosecdef <> f.definer
-        UNION ALL
-        SELECT pg_catalog.format('%s %s EXECUTE on %s', r.role,
-                                 CASE WHEN r.role = ANY (f.grantees) THEN 'lacks' ELSE 'holds' END, f.routine)
-        FROM f CROSS JOIN pg_catalog.unnest('{public,anon,authenticated,service_role,scene_images_worker}'::name[]) AS r (role)
-        WHERE pg_catalog.has_function_privilege(r.role, f.routine, 'EXECUTE') <> (r.role = ANY (f.grantees))
-    ) AS d (problem);
-    IF wrong IS NOT NULL THEN
-        RAISE EXCEPTION 'functions differ from the access table: %', wrong;
-    END IF;
-END
-$$;
+-- table says, both ways (scene_images_internal.verify_routines raises naming every difference).
+CALL scene_images_internal.verify_routines('[
+    {"routine": "scene_images_internal.record_scene_images(uuid, jsonb)", "definer": false, "grantees": []}
+]');
 
 ROLLBACK;

@@ -17,37 +17,18 @@ SELECT 'public.enqueue_scene_image(uuid, text, text, text, text, jsonb)'::regpro
        'scene_images_internal.reserve_pending_jobs(uuid, integer)'::regprocedure;
 
 -- SECURITY DEFINER exactly where the design puts it, and EXECUTE exactly as the README's access
--- table says, both ways; raises naming every difference.
-DO $$
-DECLARE
-    wrong text;
-BEGIN
-    WITH f (routine, definer, grantees) AS (VALUES
-        ('public.enqueue_scene_image(uuid, text, text, text, text, jsonb)', false, '{authenticated,service_role}'::name[]),
-        ('scene_images_private.enqueue_scene_image(uuid, text, text, text, text, jsonb)', true, '{authenticated,service_role}'),
-        ('public.enqueue_scene_images(uuid, jsonb)', false, '{authenticated,service_role}'),
-        ('scene_images_private.enqueue_scene_images(uuid, jsonb)', true, '{authenticated,service_role}'),
-        ('public.get_scene_image_job(uuid)', false, '{authenticated,service_role}'),
-        ('scene_images_private.get_scene_image_job(uuid)', true, '{authenticated,service_role}'),
-        ('public.retry_scene_image_job(uuid)', false, '{authenticated,service_role}'),
-        ('scene_images_private.retry_scene_image_job(uuid)', true, '{authenticated,service_role}'),
-        ('scene_images_internal.queueable_scene_image_requests(uuid, jsonb)', false, '{}'),
-        ('scene_images_internal.reserve_pending_jobs(uuid, integer)', false, '{}')
-    )
-    SELECT pg_catalog.string_agg(d.problem, '; ') INTO wrong FROM (
-        SELECT pg_catalog.format('%s is %sSECURITY DEFINER', f.routine, CASE WHEN f.definer THEN 'not ' ELSE '' END)
-        FROM f JOIN pg_catalog.pg_proc AS p ON p.oid = f.routine::regprocedure
-        WHERE p.prosecdef <> f.definer
-        UNION ALL
-        SELECT pg_catalog.format('%s %s EXECUTE on %s', r.role,
-                                 CASE WHEN r.role = ANY (f.grantees) THEN 'lacks' ELSE 'holds' END, f.routine)
-        FROM f CROSS JOIN pg_catalog.unnest('{public,anon,authenticated,service_role,scene_images_worker}'::name[]) AS r (role)
-        WHERE pg_catalog.has_function_privilege(r.role, f.routine, 'EXECUTE') <> (r.role = ANY (f.grantees))
-    ) AS d (problem);
-    IF wrong IS NOT NULL THEN
-        RAISE EXCEPTION 'functions differ from the access table: %', wrong;
-    END IF;
-END
-$$;
+-- table says, both ways (scene_images_internal.verify_routines raises naming every difference).
+CALL scene_images_internal.verify_routines('[
+    {"routine": "public.enqueue_scene_image(uuid, text, text, text, text, jsonb)", "definer": false, "grantees": ["authenticated", "service_role"]},
+    {"routine": "scene_images_private.enqueue_scene_image(uuid, text, text, text, text, jsonb)", "definer": true, "grantees": ["authenticated", "service_role"]},
+    {"routine": "public.enqueue_scene_images(uuid, jsonb)", "definer": false, "grantees": ["authenticated", "service_role"]},
+    {"routine": "scene_images_private.enqueue_scene_images(uuid, jsonb)", "definer": true, "grantees": ["authenticated", "service_role"]},
+    {"routine": "public.get_scene_image_job(uuid)", "definer": false, "grantees": ["authenticated", "service_role"]},
+    {"routine": "scene_images_private.get_scene_image_job(uuid)", "definer": true, "grantees": ["authenticated", "service_role"]},
+    {"routine": "public.retry_scene_image_job(uuid)", "definer": false, "grantees": ["authenticated", "service_role"]},
+    {"routine": "scene_images_private.retry_scene_image_job(uuid)", "definer": true, "grantees": ["authenticated", "service_role"]},
+    {"routine": "scene_images_internal.queueable_scene_image_requests(uuid, jsonb)", "definer": false, "grantees": []},
+    {"routine": "scene_images_internal.reserve_pending_jobs(uuid, integer)", "definer": false, "grantees": []}
+]');
 
 ROLLBACK;
