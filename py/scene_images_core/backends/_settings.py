@@ -39,7 +39,7 @@ def read_settings(kind: str, settings: object, names: SettingNames) -> dict[str,
         missing.append(" or ".join(names.one_of))
     if missing:
         # Setting names are no secret: a client role may read which one is missing.
-        example = ", ".join(f'"{key}": ...' for key in required)
+        example = ", ".join(f'"{key}": ...' for key in (*required, *names.one_of[:1]))
         raise StorageMisconfigured(
             f"{kind} storage setting(s) missing: {', '.join(missing)}",
             kind=kind,

@@ -414,6 +414,16 @@ def test_supabase_backend_fails_cleanly_when_the_server_is_gone() -> None:
     assert standin.service_key not in caught.value.message
 
 
+def test_supabase_backend_without_its_url_names_the_settings_to_give() -> None:
+    with pytest.raises(StorageMisconfigured) as caught:
+        make_backend("supabase", {"service_key": "k", "bucket": "b"})
+    assert caught.value.client_message == "supabase storage backend: storage setting(s) missing: url or api_url"
+    assert caught.value.hint == (
+        "The database owner sets them with configure_scene_image_storage('supabase', "
+        "'{\"service_key\": ..., \"bucket\": ..., \"url\": ...}')."
+    )
+
+
 @pytest.mark.parametrize(
     ("settings", "complaint"),
     [
