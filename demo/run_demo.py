@@ -34,7 +34,9 @@ from storage_server import StorageServer
 REPO = Path(__file__).resolve().parent.parent
 STORAGE_ROOT = REPO / "var" / "storage"
 CLI = REPO / "var" / "venv" / "bin" / "scene-images"
-URL_TTL_S = 10
+# Each URL must be downloaded within this long of being handed out (the bulk CLI call starts a
+# process and a session first: about 2 s here). DEMO_URL_TTL_S lengthens it, for a loaded machine.
+URL_TTL_S = int(os.environ.get("DEMO_URL_TTL_S", "10"))
 PROVIDER = "demo_generator"
 REGENERATED = "scene_03"
 NO_PROJECT_YET = uuid.UUID(int=0)  # until Demo.create_project sets the real one

@@ -212,10 +212,11 @@ def _cmd_worker(store: SceneImageStore, args: argparse.Namespace) -> int:
     # It opens its own connections (one per slot, one for LISTEN); the store goes unused.
     from . import worker
 
-    if args.concurrency < 1 or (args.lease is not None and args.lease <= 0):
-        return _fail("error: --concurrency must be at least 1 and --lease positive", code=2)
+    if args.concurrency < 1 or (args.lease is not None and args.lease <= 0) or not args.idle_wait >= worker.MIN_WAIT_S:
+        return _fail(f"error: --concurrency must be at least 1, --lease positive and --idle-wait at least "
+                     f"{worker.MIN_WAIT_S}", code=2)
     return worker.main(args.dsn or "", concurrency=args.concurrency, lease_s=args.lease, name=args.name,
-                       drain=args.drain)
+                       drain=args.drain, idle_wait_s=args.idle_wait)
 
 
 # --- argument parsing -----------------------------------------------------------------------
@@ -335,6 +336,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="how long a claim holds before another worker may take the job over "
                           "(default: the queue policy's lease_s)")
     sub.add_argument("--name", help="the worker's name in the jobs' locked_by (default: host:pid)")
+    sub.add_argument("--idle-wait", type=float, default=2.0, metavar="SECONDS",  # worker.IDLE_WAIT_S (not imported here)
+                     help="longest an idle slot waits for a NOTIFY before it looks at the queue again "
+                          "(default: %(default)s)")
     return parser
 
 

@@ -77,17 +77,23 @@ class Worker:
         lease: timedelta | None = None,
         name: str | None = None,
         drain: bool = False,
+        idle_wait_s: float = IDLE_WAIT_S,
     ) -> None:
-        """lease None: the queue policy's lease_s (get_scene_image_worker_settings)."""
+        """lease None: the queue policy's lease_s (get_scene_image_worker_settings).
+        idle_wait_s: the longest an idle slot waits for a notification before it looks at the
+        queue again (what a lost NOTIFY or an expired lease costs at most)."""
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         if lease is not None and lease <= timedelta(0):
             raise ValueError("lease must be positive")
+        if not idle_wait_s >= MIN_WAIT_S:
+            raise ValueError(f"idle wait must be at least {MIN_WAIT_S} s")
         self.conninfo = conninfo
         self.concurrency = concurrency
         self.lease = lease
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.drain = drain
+        self.idle_wait_s = idle_wait_s
         self.stats = WorkerStats()
         self.failed = False  # a slot stopped on an unexpected error
         self._stopping = threading.Event()
@@ -246,8 +252,9 @@ class Worker:
 
     def _idle(self, seen: int, due_in_s: float | None) -> None:
         """Sleep until a notification newer than `seen`, a stop, the next queued job's due
-        time, or IDLE_WAIT_S, whichever comes first."""
-        timeout = IDLE_WAIT_S if due_in_s is None else min(IDLE_WAIT_S, max(float(due_in_s), MIN_WAIT_S))
+        time, or idle_wait_s, whichever comes first."""
+        longest = self.idle_wait_s
+        timeout = longest if due_in_s is None else min(longest, max(float(due_in_s), MIN_WAIT_S))
         with self._wakeup:
             self._wakeup.wait_for(lambda: self._stopping.is_set() or self._notifications != seen, timeout)
 
@@ -262,7 +269,7 @@ class Worker:
                             self._notifications += 1
                             self._wakeup.notify_all()
         except psycopg.Error as error:
-            log.warning("worker %s: LISTEN stopped (%s); slots poll every %.0f s", self.name, error, IDLE_WAIT_S)
+            log.warning("worker %s: LISTEN stopped (%s); slots poll every %g s", self.name, error, self.idle_wait_s)
 
 
 def _primary(error: psycopg.Error) -> str:
@@ -274,14 +281,15 @@ def _counts_text(counts: dict[str, Any]) -> str:
 
 
 def main(
-    conninfo: str, *, concurrency: int, lease_s: float | None, name: str | None, drain: bool
+    conninfo: str, *, concurrency: int, lease_s: float | None, name: str | None, drain: bool,
+    idle_wait_s: float = IDLE_WAIT_S,
 ) -> int:
     """The `scene-images worker` command: log to stderr, stop gracefully on SIGTERM/SIGINT.
     Exit status 0 when stopped or drained, 1 when a slot stopped on an unexpected error."""
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(threadName)s %(message)s")
     worker = Worker(
-        conninfo, concurrency=concurrency, name=name, drain=drain,
+        conninfo, concurrency=concurrency, name=name, drain=drain, idle_wait_s=idle_wait_s,
         lease=None if lease_s is None else timedelta(seconds=lease_s),
     )
     worker.install_signal_handlers()

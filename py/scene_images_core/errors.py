@@ -13,15 +13,18 @@ from .redact import redact_url
 
 
 class IngestError(Exception):
-    """Base class: `sqlstate` (class attribute) and a human `message`."""
+    """Base class: `sqlstate` (class attribute), a human `message` and, where the fix is not
+    obvious from it, a `hint` (the SQL error's HINT). The hint reaches every caller, client
+    roles included: it never names a server path, an address or a secret."""
 
     sqlstate: str = "SI000"
     meaning: ClassVar[str] = "image ingest failed"
 
-    def __init__(self, reason: str, *, url: str | None = None) -> None:
+    def __init__(self, reason: str, *, url: str | None = None, hint: str | None = None) -> None:
         self.reason = reason
         self.url = redact_url(url) if url is not None else None
         self.message = f"{self.url}: {reason}" if self.url is not None else reason
+        self.hint = hint
         super().__init__(self.message)
 
     @property
@@ -95,15 +98,26 @@ class StorageError(IngestError):
 
     client_summary: ClassVar[str] = "storage failed"
 
-    def __init__(self, reason: str, *, kind: str | None = None, status: int | None = None) -> None:
-        super().__init__(reason)
+    def __init__(
+        self,
+        reason: str,
+        *,
+        kind: str | None = None,
+        status: int | None = None,
+        summary: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        """summary: what a client role may read instead of the class's client_summary, when
+        there is more to say that names nothing of ours (a setting's name, say)."""
+        super().__init__(reason, hint=hint)
         self.kind = kind
         self.status = status
+        self.summary = summary or self.client_summary
 
     @property
     def client_message(self) -> str:
         status = f" (HTTP {self.status})" if self.status is not None else ""
-        return f"{self.kind or 'the'} storage backend: {self.client_summary}{status}"
+        return f"{self.kind or 'the'} storage backend: {self.summary}{status}"
 
 
 class StorageFailed(StorageError):

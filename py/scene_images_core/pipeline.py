@@ -238,6 +238,9 @@ def run_concurrently(
         _wait_all(futures, poll, poll_interval, deadline)
         return [f.result() for f in futures]
     except BaseException:
+        # Queued items are cancelled before the running ones are told to stop: a running item
+        # that stops frees its thread, which must not find a queued item still to start.
+        pool.shutdown(wait=False, cancel_futures=True)
         stop.set()
         raise
     finally:

@@ -40,7 +40,8 @@ def as_sql_errors(plpy: Any, *, for_owner: bool = False) -> Iterator[None]:
         message = error.message if for_owner else error.client_message
         if message != error.message:
             plpy.log(f"{name}: {error.message}")
-        raise sql_error(plpy, name, error.sqlstate, message) from None
+        hint = inner.hint if isinstance(inner, IngestError) else None  # for every caller: no path in it
+        raise sql_error(plpy, name, error.sqlstate, message, hint=hint) from None
     except ValueError as error:
         raise sql_error(plpy, "InvalidArgument", "22023", str(error)) from None
 

@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 from loopback_http import free_port
 from PIL import Image
-from sources import ImageSourceServer
+from sources import STALL_S, ImageSourceServer
 
 from scene_images import (
     HostNotAllowed,
@@ -57,7 +57,7 @@ class ImageSource(ImageSourceServer):
         super().__post_init__()
         self.redirect("/loop-a", "/loop-b")
         self.redirect("/loop-b", "/loop-a")
-        self.silent("/silent", 10)  # released at stop()
+        self.silent("/silent", STALL_S)  # released at stop()
         whole = png()
         self.body("/lying-length.png", whole[: len(whole) // 2], content_length=len(whole))
         self.body("/not-an-image.png", b"<html>this is no image</html>")

@@ -30,6 +30,10 @@ from psycopg.types.json import Jsonb
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER_COMMAND = ROOT / "var" / "venv" / "bin" / "scene-images"
+# How long a step (a worker draining its jobs, a job being claimed) may take before a test calls
+# it hung. Each normally takes well under a few seconds; the bound is only there so a broken
+# worker fails the test instead of stalling the run, and a loaded CI machine never reaches it.
+HANG_S = 120.0
 
 T = TypeVar("T")
 

@@ -3,7 +3,8 @@ with `tls`, HTTPS) server standing in for an image generator's CDN, on any 127.x
 ::1. Routes are callables keyed by path; every request is logged (`requests`, `paths()`), so a
 test can prove a refused URL was never requested. `install_standard_routes` adds real Pillow
 images and the error routes the fetch tests use; `HTML_PAGE` and `XML_ERROR` are the non-image
-bodies sources answer with.
+bodies sources answer with. `held` and `gathered` routes order a test by events instead of
+sleeps; STALL_S, HOLD_S and DEADLINE_MARGIN_S are the few durations the tests use.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
@@ -19,6 +21,27 @@ from typing import Any
 from images import PILLOW_FORMATS, gif_bomb, make_image, minimal_avif, png_bomb, polyglot
 from loopback_http import BackgroundServer, LoopbackHTTPServer
 from tls import TlsFiles
+
+# How long the stalling routes (/silent, /trickle, stall_mid_body) hold a client: far beyond
+# every deadline a test sets plus its margin, so a test that reaches it has found a deadline that
+# was not enforced, never merely a slow machine. A stopping server releases them at once.
+STALL_S = 120.0
+# How far past its deadline (timeout_s, a cancel) a call may end before a test calls the deadline
+# missed: scheduling, the round trip and a loaded CI machine stay far below it, STALL_S far above.
+DEADLINE_MARGIN_S = 10.0
+# How long a held or gathered route waits for what it waits for before it answers anyway (then
+# with a failure the test sees): long enough that only a broken call runs into it.
+HOLD_S = 60.0
+
+
+@dataclass
+class Hold:
+    """What a `held` route saw when it answered: `seen`, the last value of its condition;
+    `timed_out`, whether the condition never held; `answered`, set once it answered."""
+
+    seen: Any = None
+    timed_out: bool = False
+    answered: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass(frozen=True)
@@ -199,6 +222,61 @@ class ImageSourceServer(BackgroundServer):
 
         self.routes[path] = route
 
+    def held(
+        self,
+        path: str,
+        data: bytes,
+        content_type: str | None = "image/png",
+        *,
+        until: Callable[[], Any],
+        status: int = 200,
+        timeout_s: float = HOLD_S,
+    ) -> Hold:
+        """Serve `data` only once `until()` returns something truthy (checked every 10 ms in
+        the request's thread), or after timeout_s. Orders a test by events, not by sleeps:
+        "answer the failing item only after the others are in storage". The returned Hold
+        records what `until()` last returned and whether it timed out."""
+        hold = Hold()
+
+        def route(handler: SourceHandler) -> None:
+            deadline = time.monotonic() + timeout_s
+            while not (seen := until()):
+                if time.monotonic() > deadline:
+                    hold.timed_out = True
+                    break
+                if self.stopping.wait(0.01):
+                    return
+            hold.seen = seen
+            hold.answered.set()
+            handler.send_body(data, content_type, status=status)
+
+        self.routes[path] = route
+        return hold
+
+    def gathered(self, images: dict[str, bytes], parties: int, *, timeout_s: float = HOLD_S) -> None:
+        """Serve each of `images` (path -> bytes, labelled image/<extension>) only once `parties`
+        of these requests are in flight at the same moment (a cyclic barrier): proof of
+        concurrent downloads that does not depend on how fast the machine is. When they never
+        gather (the caller downloads one after another), every request is answered 503 after
+        timeout_s. len(images) must be a multiple of parties."""
+        assert len(images) % parties == 0, "a last, partial group would never gather"
+        barrier = threading.Barrier(parties, timeout=timeout_s)
+
+        def route_for(data: bytes, content_type: str) -> Route:
+            def route(handler: SourceHandler) -> None:
+                try:
+                    barrier.wait()
+                except threading.BrokenBarrierError:
+                    handler.send_body(b"the requests never overlapped", "text/plain", status=503)
+                    return
+                handler.send_body(data, content_type)
+
+            return route
+
+        for path, data in images.items():
+            extension = path.rsplit(".", 1)[1] if "." in path.rsplit("/", 1)[-1] else "png"
+            self.routes[path] = route_for(data, "image/" + extension.replace("jpg", "jpeg"))
+
     def silent(self, path: str, seconds: float) -> None:
         """Accept the request, then send nothing for `seconds`."""
 
@@ -224,8 +302,9 @@ def install_standard_routes(server: ImageSourceServer) -> dict[str, bytes]:
     /img.{jpg,png,gif,webp,avif} real Pillow images; /lossless.webp, /alpha.webp (VP8L, VP8X);
     /minimal.avif hand-built; /mislabeled.png (PNG sent as image/jpeg); /404; /html (200
     text/html); /xml-error (200 application/xml); /big and /big-no-length (2 MiB);
-    /lying-length (declares more than it sends, then closes); /trickle (a byte every 0.2 s);
-    /silent (no answer for 10 s); /redirect/{n} (n hops, then /img.png); /loop-a <-> /loop-b;
+    /lying-length (declares more than it sends, then closes); /trickle (one byte at a
+    time, STALL_S for the whole image); /silent (no answer for STALL_S); /redirect/{n}
+    (n hops, then /img.png); /loop-a <-> /loop-b;
     /polyglot.png; /truncated.png; /empty; /bomb.png; /bomb.gif.
     """
     images = {f"/img.{ext}": make_image(ext) for ext in PILLOW_FORMATS}
@@ -247,8 +326,8 @@ def install_standard_routes(server: ImageSourceServer) -> dict[str, bytes]:
     server.body(
         "/lying-length", png[: len(png) // 2], "image/png", content_length=len(png)
     )
-    server.trickle("/trickle", png, 0.2)
-    server.silent("/silent", 10)
+    server.trickle("/trickle", png, STALL_S / len(png))
+    server.silent("/silent", STALL_S)
     for n in range(1, 6):
         server.redirect(f"/redirect/{n}", f"/redirect/{n - 1}" if n > 1 else "/img.png")
     server.redirect("/loop-a", "/loop-b")

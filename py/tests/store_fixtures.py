@@ -13,8 +13,6 @@ Settings come back after each test through client_fixtures' `restore_settings`, 
 - `serve_after`, `serve_distinct_images`: route factories (a slow CDN's time to first byte;
   many different real images).
 - `call_store_scene_image`, `call_store_scene_images`: the SQL calls in named notation.
-- `ObjectWatch`: samples an object count while a call runs, to prove that objects existed
-  during the call even when none is left after it.
 
 Fixture names are distinct from those of the other fixture plugins (security_fixtures has a
 `source`), because a plugin's fixtures are visible to every test module.
@@ -27,12 +25,11 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 import psycopg
 import pytest
@@ -183,31 +180,3 @@ def failure_text(error: psycopg.Error) -> str:
     """All a client is told about an error: message, detail, hint and context."""
     diag = error.diag
     return "\n".join(filter(None, [str(error), diag.message_detail, diag.message_hint, diag.context]))
-
-
-# --- watching storage during a call ------------------------------------------------------
-
-
-class ObjectWatch:
-    """`with ObjectWatch(count) as watch:` runs count() every few milliseconds in a thread
-    until the block ends; `watch.peak` is the largest count seen."""
-
-    def __init__(self, count: Callable[[], int], interval_s: float = 0.01) -> None:
-        self._count = count
-        self._interval_s = interval_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="object-watch", daemon=True)
-        self.peak = 0
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self._count())
-            self._stop.wait(self._interval_s)

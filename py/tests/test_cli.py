@@ -76,6 +76,13 @@ def test_cli_usage_errors_exit_2() -> None:
     assert done.returncode == 2 and "invalid UUID" in done.stderr
 
 
+@pytest.mark.parametrize("flags", [["--concurrency", "0"], ["--lease", "0"], ["--idle-wait", "0"]],
+                         ids=["concurrency", "lease", "idle_wait"])
+def test_worker_refuses_bad_flags_with_exit_2(flags: list[str]) -> None:
+    done = run("worker", *flags)
+    assert done.returncode == 2 and "--idle-wait at least 0.05" in done.stderr, done.stderr
+
+
 def test_cli_connection_failure_prints_08001_without_traceback() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

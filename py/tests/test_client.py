@@ -34,7 +34,6 @@ from scene_images import (
     SceneImage,
     SceneImageRequest,
     SceneImageStore,
-    StorageFailed,
     StorageMisconfigured,
     VersionNotFound,
 )
@@ -139,7 +138,7 @@ def test_download_and_store_raises_permission_denied_for_another_users_project(
         transport.user.download_and_store(project_id, SceneImageRequest("scene_01", image_source.image()))
 
 
-def test_download_and_store_raises_storage_failed_when_the_storage_root_is_gone(
+def test_download_and_store_raises_storage_misconfigured_when_the_storage_root_is_gone(
     transport: Transport,
     project_id: uuid.UUID,
     image_source: ImageSource,
@@ -149,8 +148,10 @@ def test_download_and_store_raises_storage_failed_when_the_storage_root_is_gone(
     root = os.path.join(storage_dir, "objects")
     transport.owner.configure_storage("file", {"root": root, "public_base_url": "http://127.0.0.1:9/objects"})
     shutil.rmtree(root)
-    with pytest.raises(StorageFailed):
+    with pytest.raises(StorageMisconfigured, match="file storage backend: the storage root is missing") as caught:
         _stored(transport.store, project_id, image_source)
+    assert caught.value.hint is not None and "configure_scene_image_storage('file'" in caught.value.hint
+    assert root not in str(caught.value) + caught.value.hint
 
 
 # --- download_and_store_bulk ------------------------------------------------------------------

@@ -10,7 +10,13 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-TIME_LIMIT_S = 120
+# Only a hung demo (serving until Ctrl-C, say) reaches this; it takes about 35 s here, and how long
+# it takes on a loaded machine is no part of what this test checks.
+HANG_S = 600
+# The generator's URLs must be downloaded within this long of being made: 10 s for a user, three
+# times that here, so a loaded CI machine cannot let one expire before the store (the demo waits
+# for the expiry in step 5, so this costs 20 s).
+URL_TTL_S = 30
 
 
 def _free_port() -> int:
@@ -20,7 +26,7 @@ def _free_port() -> int:
 
 
 def test_demo_runs_the_whole_story_and_every_check_holds() -> None:
-    env = {**os.environ, "STORAGE_PORT": str(_free_port())}
+    env = {**os.environ, "STORAGE_PORT": str(_free_port()), "DEMO_URL_TTL_S": str(URL_TTL_S)}
     started = time.monotonic()
     result = subprocess.run(
         [sys.executable, str(REPO / "demo" / "run_demo.py")],
@@ -28,7 +34,7 @@ def test_demo_runs_the_whole_story_and_every_check_holds() -> None:
         capture_output=True,
         text=True,
         env=env,
-        timeout=TIME_LIMIT_S + 60,
+        timeout=HANG_S,
         check=False,
     )
     elapsed = time.monotonic() - started
@@ -36,7 +42,6 @@ def test_demo_runs_the_whole_story_and_every_check_holds() -> None:
     print(f"demo finished in {elapsed:.1f} s with exit code {result.returncode}")
 
     assert result.returncode == 0, output
-    assert elapsed < TIME_LIMIT_S, f"the demo took {elapsed:.1f} s"
     for line in (
         "Step 1:", "Step 2:", "Step 3:", "Step 4:", "Step 5:", "Step 6:",
         "answers 403 (Request has expired)",

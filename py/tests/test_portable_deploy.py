@@ -16,6 +16,7 @@ import psycopg
 import pytest
 from client_sources import DictConnection, ImageSource
 from job_workers import (
+    HANG_S,
     ROOT,
     Workers,
     assert_master_json_follows_current_rows,
@@ -101,7 +102,7 @@ def test_portable_plan_runs_the_queue_with_the_external_worker_and_no_plpython(
     db.execute(f"DROP ROLE IF EXISTS {WORKER_LOGIN}")
     db.execute(f"CREATE ROLE {WORKER_LOGIN} LOGIN IN ROLE scene_images_worker")
     worker = worker_processes.start("portable", "--drain", env={"PGDATABASE": PORTABLE_DB, "PGUSER": WORKER_LOGIN})
-    assert worker.wait(30) == 0, worker.log()[-3000:]
+    assert worker.wait(HANG_S) == 0, worker.log()[-3000:]
 
     jobs = jobs_of(portable, project_id)
     assert Counter((job["status"], job["last_error_sqlstate"]) for job in jobs) == {("stored", None): 12, ("failed", "SII01"): 1}

@@ -22,13 +22,11 @@ from loopback_http import free_port
 from store_fixtures import (
     IMMUTABLE_CACHE_CONTROL,
     Cdn,
-    ObjectWatch,
     call_store_scene_image,
     call_store_scene_images,
     configure_storage,
     failure_text,
     scene_rows,
-    serve_after,
     serve_distinct_images,
 )
 
@@ -131,16 +129,23 @@ def test_store_scene_images_on_s3_with_a_poisoned_item_leaves_no_object(
 ) -> None:
     paths = list(serve_distinct_images(cdn.server, 8))
     paths[4] = "/late-html"
-    serve_after(cdn.server, "/late-html", 1.0, b"<html><body>Sign in</body></html>", "text/html")
     bulk = [{"scene_id": f"scene_{i}", "source_url": cdn.url(path)} for i, path in enumerate(paths)]
     prefix = f"projects/{project_id}/"
+    client = s3_client(s3_storage)
 
-    with ObjectWatch(lambda: len(bucket_keys(s3_storage, prefix)), 0.05) as watch, pytest.raises(psycopg.Error) as caught:
+    def others_uploaded() -> bool:
+        listing = client.list_objects_v2(Bucket=s3_storage["bucket"], Prefix=prefix)
+        return len(listing.get("Contents", [])) >= 7
+
+    # Answered only once the seven others are in the bucket, however long that takes.
+    held = cdn.server.held("/late-html", b"<html><body>Sign in</body></html>", "text/html", until=others_uploaded)
+
+    with pytest.raises(psycopg.Error) as caught:
         call_store_scene_images(db, project_id, bulk)
 
     assert caught.value.sqlstate == "SII01"
     assert "requests[4] (scene_id scene_4): " in str(caught.value)
-    assert watch.peak >= 7  # the others were uploaded during the call ...
+    assert not held.timed_out  # the others were uploaded during the call ...
     assert bucket_keys(s3_storage) == []  # ... and removed again
     assert scene_rows(db, project_id) == []
 

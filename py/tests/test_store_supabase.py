@@ -26,7 +26,6 @@ from store_fixtures import (
     configure_storage,
     failure_text,
     scene_rows,
-    serve_after,
     serve_distinct_images,
 )
 from supabase_storage_standin import ERROR_SHAPES, StorageStandIn
@@ -105,7 +104,9 @@ def test_store_scene_images_on_supabase_with_a_poisoned_item_leaves_no_object(
 ) -> None:
     paths = list(serve_distinct_images(cdn.server, 8))
     paths[4] = "/late-404"
-    serve_after(cdn.server, "/late-404", 1.0, b"expired", "text/plain", status=404)  # after the others
+    # Answered only once the seven others were uploaded, however long that takes.
+    held = cdn.server.held("/late-404", b"expired", "text/plain", status=404,
+                           until=lambda: len(uploads(standin, project_id)) >= 7)
     bulk = [{"scene_id": f"scene_{i}", "source_url": cdn.url(path)} for i, path in enumerate(paths)]
 
     with pytest.raises(psycopg.Error) as caught:
@@ -113,7 +114,7 @@ def test_store_scene_images_on_supabase_with_a_poisoned_item_leaves_no_object(
 
     assert caught.value.sqlstate == "SIF01"
     assert "requests[4] (scene_id scene_4): " in str(caught.value)
-    assert len(uploads(standin, project_id)) == 7  # the others were uploaded ...
+    assert not held.timed_out and len(uploads(standin, project_id)) == 7  # the others were uploaded ...
     assert standin.objects == {}  # ... and deleted again
     assert scene_rows(db, project_id) == []
     assert standin.service_key not in failure_text(caught.value)

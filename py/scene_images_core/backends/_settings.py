@@ -38,8 +38,14 @@ def read_settings(kind: str, settings: object, names: SettingNames) -> dict[str,
     if names.one_of and all(settings.get(k) in (None, "") for k in names.one_of):
         missing.append(" or ".join(names.one_of))
     if missing:
+        # Setting names are no secret: a client role may read which one is missing.
+        example = ", ".join(f'"{key}": ...' for key in (*required, *names.one_of[:1]))
         raise StorageMisconfigured(
-            f"{kind} storage setting(s) missing: {', '.join(missing)}"
+            f"{kind} storage setting(s) missing: {', '.join(missing)}",
+            kind=kind,
+            summary=f"storage setting(s) missing: {', '.join(missing)}",
+            hint=f"The database owner sets them with "
+            f"configure_scene_image_storage('{kind}', '{{{example}}}').",
         )
     values: dict[str, str] = {}
     for key, value in settings.items():

@@ -57,6 +57,8 @@ class FileBackend:
                 f"object {path} already exists; versions are never overwritten"
             ) from None
         except OSError as exc:
+            if not os.path.isdir(self._root):
+                raise self._missing_root() from None
             raise StorageFailed(
                 f"cannot write {path} under {self._root}: {exc.strerror or exc}"
             ) from None
@@ -117,6 +119,21 @@ class FileBackend:
             raise StorageMisconfigured(
                 f"storage root {self._root} is not writable by this process"
             )
+
+    def _missing_root(self) -> StorageMisconfigured:
+        """A root directory that does not exist (a deploy that named one without creating it,
+        an unmounted volume). The owner's message and the server log name the path; a client
+        role reads that the root is missing and the hint, which name only the setting."""
+        return StorageMisconfigured(
+            f"file storage root {self._root} is missing: the directory of storage setting root "
+            "does not exist or the server cannot reach it",
+            kind=self.kind,
+            summary="the storage root is missing (the directory of storage setting root does not exist "
+            "or the server cannot reach it)",
+            hint="The database owner creates it with configure_scene_image_storage('file', "
+            "'{\"root\": ..., \"public_base_url\": ...}'), or creates the directory writable by the "
+            "database server's OS user; the configured root is in scene_images_internal.settings.",
+        )
 
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind, "root": self._root, "public_base_url": self._base}

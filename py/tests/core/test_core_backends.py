@@ -108,15 +108,62 @@ def test_file_backend_writes_the_bytes_with_modes(
     assert not [p for p in target.parent.iterdir() if p.name.startswith(".tmp-")]
 
 
-def test_file_backend_needs_its_root(tmp_path: Path) -> None:
-    backend = make_backend(
-        "file",
-        {"root": str(tmp_path / "unmounted"), "public_base_url": "http://cdn.test"},
+MISSING_ROOT_HINT = (
+    "The database owner creates it with configure_scene_image_storage('file', "
+    "'{\"root\": ..., \"public_base_url\": ...}'), or creates the directory writable by the "
+    "database server's OS user; the configured root is in scene_images_internal.settings."
+)
+
+
+def test_file_backend_put_into_a_missing_root_fails_with_sis02_naming_the_setting(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "unmounted"
+    backend = make_backend("file", {"root": str(root), "public_base_url": "http://cdn.test"})
+    with pytest.raises(StorageMisconfigured) as caught:
+        backend.put(PATH, PNG, "image/png")
+    error = caught.value
+    assert error.sqlstate == "SIS02"
+    # The owner (and the server log) learn which directory; a client role reads that the root
+    # is missing, and the hint, neither of which names the path.
+    assert error.message == (
+        f"file storage root {root} is missing: the directory of storage setting root does not exist"
+        " or the server cannot reach it"
     )
-    with pytest.raises(StorageFailed, match="No such file or directory"):
-        backend.put(PATH, PNG, "image/png")  # a missing root is not silently recreated
-    backend.ensure_ready()
+    assert error.client_message == (
+        "file storage backend: the storage root is missing (the directory of storage setting root"
+        " does not exist or the server cannot reach it)"
+    )
+    assert error.hint == MISSING_ROOT_HINT
+    assert str(tmp_path) not in error.client_message + error.hint
+    assert not root.exists()  # a missing root is not silently recreated
+    backend.ensure_ready()  # what configure_scene_image_storage does
     backend.put(PATH, PNG, "image/png")
+    assert (root / PATH).read_bytes() == PNG
+
+
+def test_file_backend_put_that_fails_inside_the_root_stays_sis01(tmp_path: Path) -> None:
+    root = tmp_path / "storage"
+    (root / "projects").mkdir(parents=True)
+    (root / "projects" / "p").write_text("a file where a folder must go")
+    backend = make_backend("file", {"root": str(root), "public_base_url": "http://cdn.test"})
+    with pytest.raises(StorageFailed, match="Not a directory") as caught:
+        backend.put("projects/p/scenes/s.png", PNG, "image/png")
+    assert caught.value.hint is None
+    assert str(tmp_path) not in caught.value.client_message
+
+
+@pytest.mark.parametrize("root", [None, ""], ids=["null", "empty"])
+def test_file_backend_without_root_fails_with_sis02_naming_the_setting(root: str | None) -> None:
+    with pytest.raises(StorageMisconfigured) as caught:
+        make_backend("file", {"root": root, "public_base_url": "http://cdn.test"})
+    error = caught.value
+    assert error.message == "file storage setting(s) missing: root"
+    assert error.client_message == "file storage backend: storage setting(s) missing: root"
+    assert error.hint == (
+        "The database owner sets them with configure_scene_image_storage('file', "
+        "'{\"root\": ..., \"public_base_url\": ...}')."
+    )
 
 
 @pytest.mark.parametrize(
@@ -365,6 +412,16 @@ def test_supabase_backend_fails_cleanly_when_the_server_is_gone() -> None:
     with pytest.raises(StorageFailed, match="unreachable") as caught:
         backend.put(PATH, PNG, "image/png")
     assert standin.service_key not in caught.value.message
+
+
+def test_supabase_backend_without_its_url_names_the_settings_to_give() -> None:
+    with pytest.raises(StorageMisconfigured) as caught:
+        make_backend("supabase", {"service_key": "k", "bucket": "b"})
+    assert caught.value.client_message == "supabase storage backend: storage setting(s) missing: url or api_url"
+    assert caught.value.hint == (
+        "The database owner sets them with configure_scene_image_storage('supabase', "
+        "'{\"service_key\": ..., \"bucket\": ..., \"url\": ...}')."
+    )
 
 
 @pytest.mark.parametrize(

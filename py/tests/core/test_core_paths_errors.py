@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -14,8 +15,10 @@ from scene_images_core.errors import (
     ItemFailed,
     SourceTimeout,
     StorageFailed,
+    StorageMisconfigured,
 )
 from scene_images_core.paths import SCENE_ID_PATTERN, check_object_path, object_path
+from scene_images_plpy.errors import as_sql_errors
 
 SHA = "0123456789abcdef" * 4
 
@@ -88,3 +91,42 @@ def test_item_failed_mirrors_the_wrapped_error() -> None:
     assert (failed.index, failed.error, failed.sqlstate) == (4, inner, "SIF03")
     assert failed.message == "item 4: http://a.test/: slow"
     assert ItemFailed(0, ValueError("bad")).sqlstate == "22023"
+
+
+class FakePlpy:
+    """What as_sql_errors takes from plpy: its two exception types, and log (kept here)."""
+
+    logged: list[str] = []
+
+    class SPIError(Exception):
+        pass
+
+    class Error(Exception):
+        pass
+
+    @classmethod
+    def log(cls, message: str) -> None:
+        cls.logged.append(message)
+
+
+@pytest.mark.parametrize("wrapped", [False, True], ids=["single", "bulk_item"])
+@pytest.mark.parametrize("for_owner", [False, True], ids=["client", "owner"])
+def test_sql_error_carries_the_ingest_errors_hint(wrapped: bool, for_owner: bool) -> None:
+    error: IngestError = StorageMisconfigured(
+        "file storage root /srv/x is missing", kind="file", summary="the storage root is missing", hint="create it"
+    )
+    if wrapped:
+        error = ItemFailed(3, error)
+    with pytest.raises(FakePlpy.Error) as caught, as_sql_errors(FakePlpy, for_owner=for_owner):
+        raise error
+    raised: Any = caught.value
+    assert type(raised).__name__ == "StorageMisconfigured"
+    assert (raised.sqlstate, raised.hint) == ("SIS02", "create it")
+    shown = "file storage root /srv/x is missing" if for_owner else "file storage backend: the storage root is missing"
+    assert str(raised) == ("item 3: " if wrapped else "") + shown
+
+
+def test_sql_error_has_no_hint_when_the_ingest_error_has_none() -> None:
+    with pytest.raises(FakePlpy.Error) as caught, as_sql_errors(FakePlpy):
+        raise StorageFailed("disk full", kind="file")
+    assert not hasattr(caught.value, "hint")

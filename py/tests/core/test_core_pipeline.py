@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import threading
 import time
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 from images import make_image
-from sources import ImageSourceServer
+from sources import DEADLINE_MARGIN_S, HOLD_S, ImageSourceServer
 
 from scene_images_core.backends import Backend
 from scene_images_core.errors import IngestCancelled, ItemFailed, QueryCanceled, SourceHttpError, SourceNotAnImage
@@ -111,12 +112,15 @@ def test_ingest_checks_the_scene_id_before_downloading(
 
 def test_run_concurrently_keeps_item_order_and_overlaps() -> None:
     active, peak, lock = [0], [0], threading.Lock()
+    first_four = threading.Barrier(4, timeout=HOLD_S)  # passes only with items 0-3 running at once
 
     def work(n: int) -> int:
         with lock:
             active[0] += 1
             peak[0] = max(peak[0], active[0])
-        time.sleep(0.05 * (n % 3))
+        if n < 4:
+            first_four.wait()
+        time.sleep(0.05 * (n % 3))  # items finish out of order
         with lock:
             active[0] -= 1
         return n * n
@@ -124,18 +128,21 @@ def test_run_concurrently_keeps_item_order_and_overlaps() -> None:
     assert run_concurrently(work, range(12), max_workers=4) == [
         n * n for n in range(12)
     ]
-    assert 1 < peak[0] <= 4
+    assert peak[0] == 4  # overlapped, and never more than max_workers
     assert run_concurrently(work, []) == []
 
 
 def test_run_concurrently_polls_from_the_calling_thread() -> None:
     callers: list[str] = []
-    run_concurrently(
-        lambda _: time.sleep(0.3),
-        [1, 2],
-        poll=lambda: callers.append(threading.current_thread().name),
-        poll_interval=0.02,
-    )
+    polled_five_times = threading.Event()
+
+    def poll() -> None:
+        callers.append(threading.current_thread().name)
+        if len(callers) >= 5:
+            polled_five_times.set()
+
+    # The items run until the caller has polled five times (or HOLD_S passes, and the count fails).
+    run_concurrently(lambda _: polled_five_times.wait(HOLD_S), [1, 2], poll=poll, poll_interval=0.02)
     assert len(callers) >= 5
     assert set(callers) == {threading.current_thread().name}
 
@@ -143,18 +150,20 @@ def test_run_concurrently_polls_from_the_calling_thread() -> None:
 def test_run_concurrently_wraps_the_first_failure_and_cancels_the_rest() -> None:
     cancel = threading.Event()
     started: list[int] = []
+    woken: list[bool] = []
+    running = threading.Barrier(4, timeout=HOLD_S)  # item 2 fails only once 0-3 all run
 
     def work(n: int) -> int:
         started.append(n)
+        if n < 4:
+            running.wait()
         if n == 2:
             raise KeyError("boom")
-        cancel.wait(5)  # a well-behaved item stops when cancelled
+        woken.append(cancel.wait(HOLD_S))  # a well-behaved item stops when cancelled
         return n
 
-    began = time.monotonic()
     with pytest.raises(ItemFailed) as caught:
         run_concurrently(work, range(40), max_workers=4, cancel=cancel)
-    assert time.monotonic() - began < 2
     assert (caught.value.index, type(caught.value.error), caught.value.sqlstate) == (
         2,
         KeyError,
@@ -162,7 +171,10 @@ def test_run_concurrently_wraps_the_first_failure_and_cancels_the_rest() -> None
     )
     assert caught.value.message == "item 2: KeyError: 'boom'"
     assert cancel.is_set()
-    assert len(started) < 40  # queued items never started
+    assert woken and all(woken)  # every running item was released by the cancel, none waited it out
+    # Queued items never started: only 0-3 ran, and perhaps 4, taken by item 2's thread before
+    # the failure was seen.
+    assert sorted(started)[:4] == [0, 1, 2, 3] and len(started) <= 5
     assert worker_threads() == []
 
 
@@ -172,16 +184,16 @@ class PollCanceled(Exception):
 
 def test_run_concurrently_propagates_a_poll_exception_after_the_threads_stop() -> None:
     cancel = threading.Event()
+    started: list[int] = []
     finished: list[int] = []
-    polls = [0]
 
     def poll() -> None:
-        polls[0] += 1
-        if polls[0] == 3:
+        if len(started) == 3:  # all three running: now the statement is cancelled
             raise PollCanceled("canceling statement due to user request")
 
     def work(n: int) -> None:
-        cancel.wait(5)
+        started.append(n)
+        cancel.wait(HOLD_S)
         time.sleep(0.1)  # still busy when the poll raises: must be waited for
         finished.append(n)
 
@@ -208,11 +220,12 @@ def scenes(source: ImageSourceServer) -> list[dict[str, str]]:
 
 
 def test_store_many_stores_twenty_images_concurrently(
-    scenes: list[dict[str, str]], loopback_policy: FetchPolicy, file_backend: Backend
+    scenes: list[dict[str, str]], source: ImageSourceServer, loopback_policy: FetchPolicy, file_backend: Backend
 ) -> None:
-    began = time.monotonic()
+    # The same images, each answered only once ten of these downloads are in flight at the same
+    # moment: one after another, none would be answered (503 after HOLD_S).
+    source.gathered({f"/scene/{i}.png": make_image("png", (10 + i, 10)) for i in range(20)}, 10)
     results = store_many(scenes, loopback_policy, file_backend, PROJECT)
-    assert time.monotonic() - began < 2.0  # 20 × 0.2 s one after another would take 4 s
     assert [r.width for r in results if isinstance(r, StoredObject)] == [
         10 + i for i in range(20)
     ]
@@ -243,9 +256,10 @@ def test_store_many_deletes_everything_when_one_item_fails(
     loopback_policy: FetchPolicy,
     file_backend: Backend,
 ) -> None:
-    source.delayed("/scene/poison", b"<html>expired</html>", 0.6, "text/html")
-    scenes[13]["source_url"] = source.url("/scene/poison")
     recording = Recording(file_backend)
+    # The poison is answered only once ten other items are stored, however long that takes.
+    source.held("/scene/poison", b"<html>expired</html>", "text/html", until=lambda: len(recording.puts) >= 10)
+    scenes[13]["source_url"] = source.url("/scene/poison")
     with pytest.raises(ItemFailed) as caught:
         store_many(scenes, loopback_policy, recording, PROJECT)  # type: ignore[arg-type]
     assert caught.value.index == 13
@@ -263,19 +277,21 @@ def test_store_many_deletes_everything_when_poll_raises(
     loopback_policy: FetchPolicy,
     file_backend: Backend,
 ) -> None:
-    scenes[5]["source_url"] = source.url("/trickle")  # still downloading when cancelled
+    # Still downloading when cancelled: /trickle takes sources.STALL_S, the deadline is a minute.
+    scenes[5]["source_url"] = source.url("/trickle")
+    patient = dataclasses.replace(loopback_policy, timeout_s=60.0)
     recording = Recording(file_backend)
-    began = time.monotonic()
+    raised_at: list[float] = []
 
     def poll() -> None:
-        if time.monotonic() - began > 0.5:
+        if len(recording.puts) >= 10:  # ten stored: now the statement is cancelled
+            raised_at.append(time.monotonic())
             raise PollCanceled("canceling statement due to statement timeout")
 
     with pytest.raises(PollCanceled):
-        store_many(scenes, loopback_policy, recording, PROJECT, poll=poll)  # type: ignore[arg-type]
-    assert (
-        time.monotonic() - began < 2.0
-    )  # the trickling download was cut, not waited out
+        store_many(scenes, patient, recording, PROJECT, poll=poll)  # type: ignore[arg-type]
+    # The trickling download was cut, not waited out.
+    assert time.monotonic() - raised_at[0] < DEADLINE_MARGIN_S
     assert len(recording.puts) >= 10
     assert list(file_backend.list("")) == []
     assert worker_threads() == []

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from launchers import MotoServer
-from sources import ImageSourceServer
+from sources import DEADLINE_MARGIN_S, ImageSourceServer
 from tls import TLS_HOSTNAME, TlsFiles
 
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -90,11 +90,11 @@ def test_system_python_pins_https_and_verifies_the_name(probe: dict[str, Any]) -
 
 
 def test_system_python_enforces_deadline_and_cancel(probe: dict[str, Any]) -> None:
-    for name in ("trickle", "silent"):
+    for name in ("trickle", "silent"):  # timeout_s 1.0 against stalls of STALL_S
         assert probe[name]["error"] == "SourceTimeout"
-        assert probe[name]["seconds"] < 2.0
+        assert probe[name]["seconds"] < 1.0 + DEADLINE_MARGIN_S
     assert probe["cancelled"]["error"] == "IngestCancelled"
-    assert probe["cancelled"]["seconds"] < 1.0
+    assert probe["cancelled"]["after_cancel_seconds"] < DEADLINE_MARGIN_S
 
 
 def test_system_python_refuses_like_the_venv(probe: dict[str, Any]) -> None:
