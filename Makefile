@@ -67,7 +67,8 @@ demo: deps deploy ## the whole story: generate, store, version, expire, gallery 
 serve-storage: deps ## serve var/storage on 127.0.0.1:$(STORAGE_PORT) (permanent URLs, galleries)
 	$(PY) demo/storage_server.py --root $(ROOT)/var/storage --port $(STORAGE_PORT)
 
-test: deps db-start ## run every test: pgTAP, the sqitch round trip, pytest
+test: deps db-start ## run every check: lint, pgTAP, the sqitch round trip, pytest
+	$(MAKE) --no-print-directory lint
 	@$(CLUSTER) dropdb $(TEST_DB)
 	@$(CLUSTER) createdb $(TEST_DB)
 	@$(SQITCH) $(TEST_DB) deploy >/dev/null
@@ -83,6 +84,13 @@ bench: DB = scene_images_bench
 bench: deps deploy ## the benchmarks on their own database (about 5 min); BENCH_QUICK=1 for a short smoke run
 	$(PG_ENV) PGDATABASE=$(DB) $(PY) bench/run.py
 
-lint: deps ## ruff over all Python, mypy over the packages
+# mypy reads the packages as packages; the tests, demo and bench are loose modules that import
+# their siblings (tests/core has a conftest of its own, hence a run and a cache of its own). In
+# the tests, indexing a fetchone() that may be None is not reported (`index`): a None there fails
+# the test at once, as the assert that would satisfy mypy does.
+lint: deps ## ruff and mypy over all our Python: the packages, their tests, the demo and the bench
 	cd py && $(VENV)/bin/ruff check . ../demo ../bench
 	cd py && $(VENV)/bin/mypy scene_images scene_images_core scene_images_plpy
+	cd py && MYPYPATH=tests:../bench $(VENV)/bin/mypy ../demo ../bench
+	cd py && MYPYPATH=tests:../bench $(VENV)/bin/mypy --disable-error-code index --exclude '^tests/core/' tests
+	cd py && MYPYPATH=.:tests $(VENV)/bin/mypy --cache-dir .mypy_cache/core tests/core

@@ -39,13 +39,17 @@ COMMENT ON FUNCTION scene_images_internal.storage_secret_keys() IS
     'Setting names that hold secrets: stored, never returned.';
 
 -- Functions of later changes that check and prepare a backend when it is configured (the
--- PL/Python change function_prepare_storage registers itself): each takes (backend, settings).
+-- PL/Python change function_prepare_storage registers itself): each takes (backend, settings)
+-- and answers with (sqlstate, message, detail, hint), all NULL when the backend is ready, else
+-- the error configure_scene_image_storage raises: a PL/Python function that raised itself would
+-- put a Python traceback in the error's CONTEXT (py/scene_images_plpy/errors.py).
 CREATE TABLE scene_images_internal.storage_preparers (
     preparer regprocedure PRIMARY KEY
 );
 
 COMMENT ON TABLE scene_images_internal.storage_preparers IS
-    'Functions (backend text, settings jsonb) that configure_scene_image_storage calls to check and prepare a backend.';
+    'Functions (backend text, settings jsonb) that configure_scene_image_storage calls to check and prepare a backend; '
+    'each answers with (sqlstate, message, detail, hint), NULL when ready, else the error to raise.';
 CALL scene_images_internal.revoke_all_grants('scene_images_internal.storage_preparers'::regclass);
 
 CREATE FUNCTION public.configure_scene_image_storage(
@@ -64,6 +68,7 @@ DECLARE
     optional text[];
     key text;
     description jsonb;
+    refusal record;
 BEGIN
     names := scene_images_internal.storage_backend_settings() -> backend;
     IF names IS NULL THEN
@@ -105,7 +110,20 @@ BEGIN
         JOIN pg_catalog.pg_namespace AS n ON n.oid = f.pronamespace
         ORDER BY 1
     LOOP
-        EXECUTE format('SELECT %s($1, $2)', preparer) USING backend, settings;
+        -- RAISE options cannot be NULL, hence the four cases.
+        EXECUTE format('SELECT * FROM %s($1, $2)', preparer) INTO refusal USING backend, settings;
+        IF refusal.sqlstate IS NULL THEN
+            CONTINUE;
+        ELSIF refusal.detail IS NULL AND refusal.hint IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = refusal.sqlstate, MESSAGE = refusal.message;
+        ELSIF refusal.hint IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = refusal.sqlstate, MESSAGE = refusal.message, DETAIL = refusal.detail;
+        ELSIF refusal.detail IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = refusal.sqlstate, MESSAGE = refusal.message, HINT = refusal.hint;
+        ELSE
+            RAISE EXCEPTION USING ERRCODE = refusal.sqlstate, MESSAGE = refusal.message, DETAIL = refusal.detail,
+                HINT = refusal.hint;
+        END IF;
     END LOOP;
 
     UPDATE scene_images_internal.settings AS s

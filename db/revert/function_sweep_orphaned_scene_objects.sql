@@ -3,5 +3,6 @@
 BEGIN;
 
 DROP FUNCTION IF EXISTS public.sweep_orphaned_scene_objects(interval, boolean);
+DROP FUNCTION IF EXISTS scene_images_internal.try_sweep_orphaned_scene_objects(interval, boolean);
 
 COMMIT;

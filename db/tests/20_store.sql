@@ -8,8 +8,8 @@ SELECT plan(42);
 SELECT has_function('public', 'store_scene_image', ARRAY['uuid', 'text', 'text', 'text', 'text', 'jsonb'], 'store_scene_image exists');
 SELECT function_returns('public', 'store_scene_image', ARRAY['uuid', 'text', 'text', 'text', 'text', 'jsonb'], 'scene_images',
     'store_scene_image returns a scene_images row');
-SELECT function_lang_is('scene_images_private', 'store_scene_image', ARRAY['uuid', 'text', 'text', 'text', 'text', 'jsonb'], 'plpython3u',
-    'store_scene_image''s definer side is PL/Python');
+SELECT function_lang_is('scene_images_internal', 'try_store_scene_image', ARRAY['uuid', 'text', 'text', 'text', 'text', 'jsonb'], 'plpython3u',
+    'store_scene_image''s work is PL/Python');
 SELECT isnt_definer('public', 'store_scene_image', ARRAY['uuid', 'text', 'text', 'text', 'text', 'jsonb'],
     'store_scene_image runs as the caller: PostgREST exposes public');
 SELECT is(

@@ -108,10 +108,10 @@ SELECT is(
     NULL, 'enqueue, status, retry, claim, complete, fail and the worker''s reads are plain SQL or PL/pgSQL');
 SELECT is(
     (SELECT array_agg(f.signature::text ORDER BY 1) FROM queue_functions AS f JOIN pg_proc AS p ON p.oid = f.signature
-     JOIN pg_proc AS twin ON twin.proname = p.proname AND twin.proargtypes = p.proargtypes
-                         AND twin.pronamespace = 'scene_images_private'::regnamespace
-     JOIN pg_language AS l ON l.oid = twin.prolang WHERE NOT f.portable AND l.lanname <> 'plpython3u'),
-    NULL, 'process_scene_image_jobs and the fallback store are PL/Python');
+     LEFT JOIN pg_proc AS work ON work.proname = 'try_' || p.proname AND work.proargtypes = p.proargtypes
+                              AND work.pronamespace = 'scene_images_internal'::regnamespace
+     LEFT JOIN pg_language AS l ON l.oid = work.prolang WHERE NOT f.portable AND l.lanname IS DISTINCT FROM 'plpython3u'),
+    NULL, 'process_scene_image_jobs and the fallback store do their work in PL/Python (try_*)');
 
 -- === Grants, per role ========================================================================
 

@@ -9,14 +9,23 @@ SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'plpython3u
 \if :with_plpython
 -- Each cast raises when its signature is missing.
 SELECT 'public.store_scene_image(uuid, text, text, text, text, jsonb)'::regprocedure,
-       'scene_images_private.store_scene_image(uuid, text, text, text, text, jsonb)'::regprocedure;
+       'scene_images_private.store_scene_image(uuid, text, text, text, text, jsonb)'::regprocedure,
+       'scene_images_internal.try_store_scene_image(uuid, text, text, text, text, jsonb)'::regprocedure;
 
 -- SECURITY DEFINER exactly where the design puts it, and EXECUTE exactly as the README's access
 -- table says, both ways (scene_images_internal.verify_routines raises naming every difference).
 CALL scene_images_internal.verify_routines('[
     {"routine": "public.store_scene_image(uuid, text, text, text, text, jsonb)", "definer": false, "grantees": ["authenticated", "service_role"]},
-    {"routine": "scene_images_private.store_scene_image(uuid, text, text, text, text, jsonb)", "definer": true, "grantees": ["authenticated", "service_role"]}
+    {"routine": "scene_images_private.store_scene_image(uuid, text, text, text, text, jsonb)", "definer": true, "grantees": ["authenticated", "service_role"]},
+    {"routine": "scene_images_internal.try_store_scene_image(uuid, text, text, text, text, jsonb)", "definer": false, "grantees": []}
 ]');
+
+-- The PL/Python side answers with its refusal (its last four results) for the PL/pgSQL caller to
+-- raise; a division by zero when they differ.
+SELECT 1 / coalesce(p.proargnames[pg_catalog.array_length(p.proargnames, 1) - 3:] = '{sqlstate,message,detail,hint}'
+                    AND l.lanname = 'plpython3u', false)::int
+FROM pg_catalog.pg_proc AS p JOIN pg_catalog.pg_language AS l ON l.oid = p.prolang
+WHERE p.oid = 'scene_images_internal.try_store_scene_image(uuid, text, text, text, text, jsonb)'::regprocedure;
 \endif
 
 ROLLBACK;

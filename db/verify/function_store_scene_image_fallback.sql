@@ -9,13 +9,15 @@ SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'plpython3u
 \if :with_plpython
 -- Each cast raises when its signature is missing.
 SELECT 'public.store_scene_image(uuid, text, text, text, text, jsonb, boolean)'::regprocedure,
-       'scene_images_private.store_scene_image(uuid, text, text, text, text, jsonb, boolean)'::regprocedure;
+       'scene_images_private.store_scene_image(uuid, text, text, text, text, jsonb, boolean)'::regprocedure,
+       'scene_images_internal.try_store_scene_image(uuid, text, text, text, text, jsonb, boolean)'::regprocedure;
 
 -- SECURITY DEFINER exactly where the design puts it, and EXECUTE exactly as the README's access
 -- table says, both ways (scene_images_internal.verify_routines raises naming every difference).
 CALL scene_images_internal.verify_routines('[
     {"routine": "public.store_scene_image(uuid, text, text, text, text, jsonb, boolean)", "definer": false, "grantees": ["authenticated", "service_role"]},
-    {"routine": "scene_images_private.store_scene_image(uuid, text, text, text, text, jsonb, boolean)", "definer": true, "grantees": ["authenticated", "service_role"]}
+    {"routine": "scene_images_private.store_scene_image(uuid, text, text, text, text, jsonb, boolean)", "definer": true, "grantees": ["authenticated", "service_role"]},
+    {"routine": "scene_images_internal.try_store_scene_image(uuid, text, text, text, text, jsonb, boolean)", "definer": false, "grantees": []}
 ]');
 
 -- The outcome type with its fields (raises when one is missing), and what the overloads return.
@@ -25,6 +27,13 @@ SELECT 1 / (count(*) = 2)::int FROM pg_catalog.pg_proc
 WHERE oid IN ('public.store_scene_image(uuid, text, text, text, text, jsonb, boolean)'::regprocedure,
               'scene_images_private.store_scene_image(uuid, text, text, text, text, jsonb, boolean)'::regprocedure)
   AND prorettype = 'public.scene_image_outcome'::regtype;
+
+-- The PL/Python side answers with its refusal (its last four results) for the PL/pgSQL caller to
+-- raise; a division by zero when they differ.
+SELECT 1 / coalesce(p.proargnames[pg_catalog.array_length(p.proargnames, 1) - 3:] = '{sqlstate,message,detail,hint}'
+                    AND l.lanname = 'plpython3u', false)::int
+FROM pg_catalog.pg_proc AS p JOIN pg_catalog.pg_language AS l ON l.oid = p.prolang
+WHERE p.oid = 'scene_images_internal.try_store_scene_image(uuid, text, text, text, text, jsonb, boolean)'::regprocedure;
 \endif
 
 ROLLBACK;

@@ -1,49 +1,101 @@
-"""Turn the core's exceptions into PostgreSQL errors with their documented SQLSTATE.
+"""Refusals as results: the PL/Python functions answer with an error instead of raising it.
 
-PL/Python prefixes an uncaught exception's message with its type as `module.Name`, or just
-`Name` for builtins. The exceptions raised here are plpy.Error subclasses named after the
-error class and placed in builtins, so the client reads `SourceNotAnImage: <url>: <reason>`
-instead of `plpy.Error: ...`; the same name is the Python client's exception class.
+Why not raise: an exception that leaves a PL/Python function reaches the client with a Python
+traceback as its CONTEXT (`PL/Python function "store_scene_image", line 37, in ...`), whatever
+the exception, because PostgreSQL's PL/Python adds one whenever the traceback has a frame, and
+the function body's own frame is always there. So each PL/Python function (an internal
+`scene_images_internal.try_*`, owner-only) returns its result together with four fields,
+`sqlstate, message, detail, hint`, all NULL on success; its caller, a PL/pgSQL function (the
+SECURITY DEFINER entry point), raises them with `RAISE EXCEPTION USING ERRCODE, MESSAGE, DETAIL,
+HINT`, and the client reads an error like any of PostgreSQL's: the CONTEXT names that RAISE line
+(and the public SQL wrapper), nothing of Python.
+
+Returning instead of raising is safe because the caller always raises a refusal at once: the
+statement then rolls back whatever the attempt wrote (rows of a bulk before the failing item,
+a job row) exactly as if the PL/Python function had raised. Objects already uploaded are
+deleted by the attempt itself before it returns (the pipeline and jobs modules do that on any
+exception), as before. No PL/pgSQL EXCEPTION block is involved: no subtransaction per call,
+and a query cancel is never swallowed (see PASSED_ON).
+
+The message format is unchanged: an error class of ours reads `<Name>: <message>`, the name
+being the error table's class (and the Python client's exception) for its SQLSTATE.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from scene_images_core.errors import IngestError, ItemFailed
 from scene_images_core.sql_errors import error_name
 
+T = TypeVar("T")
 
-@contextlib.contextmanager
-def as_sql_errors(plpy: Any, *, for_owner: bool = False) -> Iterator[None]:
-    """Re-raise IngestError (and ValueError from validation) as SQL errors.
+# A cancelled statement (pg_cancel_backend, statement_timeout) that the attempt saw as an SPIError
+# from one of its queries: handed on as the same standard 57014 with PostgreSQL's own message.
+# The cancel is not lost: the caller raises it before anything else runs.
+PASSED_ON = frozenset({"57014"})
 
-    An SQL error of ours (from an argument check, say) keeps its SQLSTATE, message and hint
-    and gets its name in front; any other SQL error (a cancel, 57014) passes through untouched.
-    Client roles read an error's client_message (no storage address or path); the full message
-    goes to the server log. Owner-only functions (for_owner) show it in full.
+SUCCEEDED: dict[str, None] = {"sqlstate": None, "message": None, "detail": None, "hint": None}
+
+
+def attempt(plpy: Any, work: Callable[[], T], *, result: str, for_owner: bool = False) -> dict[str, Any]:
+    """`{result: work(), sqlstate: None, message: None, detail: None, hint: None}`, or, when
+    work raised a refusal (see refusal), `{result: None, **the refusal}`. Any other exception
+    (a bug, an unexpected SQL error) propagates with its traceback: that is what it is for.
+
+    Client roles read an IngestError's client_message (no storage address or path); the full
+    message goes to the server log. Owner-only functions (for_owner) answer with it in full.
     """
     try:
-        yield
-    except plpy.SPIError as error:
+        value = work()
+    except Exception as error:  # plpy.SPIError is an Exception; KeyboardInterrupt is not ours
+        refused = refusal(plpy, error, for_owner=for_owner)
+        if refused is None:
+            raise
+        return {result: None, **refused}
+    return {result: value, **SUCCEEDED}
+
+
+def refusal(plpy: Any, error: Exception, *, for_owner: bool = False) -> dict[str, Any] | None:
+    """The SQL error an exception stands for, as `sqlstate, message, detail, hint`, or None.
+
+    - an SQL error (plpy.SPIError) with a documented SQLSTATE keeps its message, detail and hint
+      and gets its name in front; a cancel (57014) keeps everything as it is;
+    - an IngestError (ItemFailed: the failing item's error, named after the item) has its
+      SQLSTATE and message, with the hint it carries if any;
+    - a ValueError (a validation in the core) is 22023 InvalidArgument.
+    """
+    if isinstance(error, plpy.SPIError):
         sqlstate = sqlstate_of(error)
         name = error_name(sqlstate)
-        if sqlstate is None or name is None:
-            raise
+        if sqlstate is None or (name is None and sqlstate not in PASSED_ON):
+            return None
         spidata = getattr(error, "spidata", None) or (None, None, None)
-        raise sql_error(plpy, name, sqlstate, str(error.args[0]), detail=spidata[1], hint=spidata[2]) from None
-    except IngestError as error:
+        message = str(error.args[0]) if error.args else sqlstate
+        return _refusal(sqlstate, f"{name}: {message}" if name else message, spidata[1], spidata[2])
+    if isinstance(error, IngestError):
         inner = error.error if isinstance(error, ItemFailed) else error
         name = type(inner).__name__ if isinstance(inner, IngestError) else "IngestError"
         message = error.message if for_owner else error.client_message
         if message != error.message:
             plpy.log(f"{name}: {error.message}")
         hint = inner.hint if isinstance(inner, IngestError) else None  # for every caller: no path in it
-        raise sql_error(plpy, name, error.sqlstate, message, hint=hint) from None
-    except ValueError as error:
-        raise sql_error(plpy, "InvalidArgument", "22023", str(error)) from None
+        return _refusal(error.sqlstate, f"{name}: {message}", None, hint)
+    if isinstance(error, ValueError):
+        return _refusal("22023", f"InvalidArgument: {error}", None, None)
+    return None
+
+
+def refused(sqlstate: str, name: str, message: str) -> dict[str, Any]:
+    """A refusal of the PL/Python layer's own (an argument it checks itself)."""
+    return _refusal(sqlstate, f"{name}: {message}", None, None)
+
+
+def _refusal(sqlstate: str, message: str, detail: str | None, hint: str | None) -> dict[str, Any]:
+    # RAISE ... USING refuses NULL options, so the caller passes DETAIL and HINT only when set;
+    # an empty one counts as none (PostgreSQL would send an empty field).
+    return {"sqlstate": sqlstate, "message": message, "detail": detail or None, "hint": hint or None}
 
 
 def sqlstate_of(error: Exception) -> str | None:
@@ -57,15 +109,3 @@ def sqlstate_of(error: Exception) -> str | None:
         return None
     packed = spidata[0]
     return "".join(chr(((packed >> (6 * i)) & 0x3F) + ord("0")) for i in range(5))
-
-
-def sql_error(plpy: Any, name: str, sqlstate: str, message: str, *,
-              detail: str | None = None, hint: str | None = None) -> Exception:
-    error_class = type(name, (plpy.Error,), {"__module__": "builtins"})
-    error = error_class(message)
-    error.sqlstate = sqlstate
-    if detail:
-        error.detail = detail
-    if hint:
-        error.hint = hint
-    return error

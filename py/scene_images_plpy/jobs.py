@@ -14,7 +14,7 @@ from scene_images_core import jobs, pipeline
 from scene_images_core.backends import Backend
 
 from . import settings
-from .errors import as_sql_errors, sqlstate_of
+from .errors import attempt, sqlstate_of
 from .statements import Statement, interrupt_poll, plan
 
 _CLAIM = ("SELECT * FROM scene_images_private.claim_scene_image_jobs($1, $2, NULL)", ["text", "int"])
@@ -27,19 +27,24 @@ _JOB = ("SELECT * FROM scene_images_internal.scene_image_jobs WHERE id = ANY($1)
 _WORKER: Statement = ("SELECT 'postgres:' || pg_catalog.pg_backend_pid() AS name", [])
 
 
-def process(plpy: Any, cache: dict, max_jobs: int) -> list[dict]:
+def process(plpy: Any, cache: dict, max_jobs: int) -> dict:
+    """try_process_scene_image_jobs: `jobs` (as they ended), or a refusal for the caller to raise
+    (errors.py): a bad max_jobs, a cancel, storage that cannot even be loaded."""
+    return attempt(plpy, lambda: _process(plpy, cache, max_jobs), result="jobs")
+
+
+def _process(plpy: Any, cache: dict, max_jobs: int) -> list[dict]:
     worker = plpy.execute(plan(plpy, cache, _WORKER))[0]["name"]
-    with as_sql_errors(plpy):
-        claimed = list(plpy.execute(plan(plpy, cache, _CLAIM), [worker, max_jobs]))
-        if not claimed:
-            return []
-        policy, backend = settings.load(plpy, cache)
-        try:
-            attempts = jobs.attempt_jobs(claimed, policy, backend, poll=interrupt_poll(plpy, cache))
-        except BaseException as exc:  # attempt_jobs deleted what it stored; say what it could not
-            for note in getattr(exc, "__notes__", []):
-                plpy.log(f"process_scene_image_jobs: {note}")
-            raise
+    claimed = list(plpy.execute(plan(plpy, cache, _CLAIM), [worker, max_jobs]))
+    if not claimed:
+        return []
+    policy, backend = settings.load(plpy, cache)
+    try:
+        attempts = jobs.attempt_jobs(claimed, policy, backend, poll=interrupt_poll(plpy, cache))
+    except BaseException as exc:  # attempt_jobs deleted what it stored; say what it could not
+        for note in getattr(exc, "__notes__", []):
+            plpy.log(f"process_scene_image_jobs: {note}")
+        raise
 
     def complete(attempt: jobs.Attempt) -> dict:
         stored = attempt.stored
@@ -69,8 +74,8 @@ def process(plpy: Any, cache: dict, max_jobs: int) -> list[dict]:
         surplus_left = jobs.settle(attempts, backend, complete, fail)
         finished = list(plpy.execute(plan(plpy, cache, _JOB), [[job["id"] for job in claimed]]))
     except BaseException:
-        # A report failed or the query was cancelled: the rows this call made roll back, so
-        # none of its objects may outlive them.
+        # A report failed or the query was cancelled: the rows this call made roll back (the
+        # caller raises the refusal), so none of its objects may outlive them.
         _report_left(plpy, pipeline.remove_objects(backend, uploaded), backend)
         raise
     _report_left(plpy, surplus_left, backend)

@@ -7,9 +7,14 @@ from typing import Any
 
 from scene_images_core.backends import make_backend
 
-from .errors import as_sql_errors
+from .errors import attempt
 
 
-def prepare(plpy: Any, backend: str, settings_json: str) -> None:
-    with as_sql_errors(plpy, for_owner=True):
+def prepare(plpy: Any, backend: str, settings_json: str) -> dict:
+    """prepare_storage: NULL fields when the backend is ready, else the refusal that
+    configure_scene_image_storage raises (errors.py)."""
+    def work() -> None:
         make_backend(backend, json.loads(settings_json)).ensure_ready()
+    outcome = attempt(plpy, work, result="ready", for_owner=True)
+    del outcome["ready"]  # nothing to return but the refusal's fields
+    return outcome

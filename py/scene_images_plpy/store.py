@@ -11,7 +11,7 @@ from scene_images_core import pipeline
 from scene_images_core.errors import ItemFailed, StorageFailed
 
 from . import settings
-from .errors import as_sql_errors
+from .errors import attempt
 from .memory import pin_mmap_threshold
 from .statements import interrupt_poll, plan
 
@@ -48,14 +48,17 @@ _ENQUEUE = (
 
 def store_one(plpy: Any, cache: dict, project_id: str, scene_id: str, source_url: str,
               prompt: str | None, provider: str, metadata: str) -> dict:
-    with as_sql_errors(plpy):
+    """try_store_scene_image: `image` (the row), or a refusal for the caller to raise (errors.py)."""
+    def work() -> dict:
         request = _checked_one(plpy, cache, project_id, scene_id, source_url, prompt, provider, metadata)
         return _store(plpy, cache, project_id, [request])[0]
+    return attempt(plpy, work, result="image")
 
 
 def store_one_or_enqueue(plpy: Any, cache: dict, project_id: str, scene_id: str, source_url: str,
                          prompt: str | None, provider: str, metadata: str, fallback: bool) -> dict:
-    with as_sql_errors(plpy):
+    """try_store_scene_image(..., fallback): `outcome` (a scene_image_outcome), or a refusal."""
+    def work() -> dict:
         request = _checked_one(plpy, cache, project_id, scene_id, source_url, prompt, provider, metadata)
         try:
             row = _store(plpy, cache, project_id, [request])[0]
@@ -68,17 +71,22 @@ def store_one_or_enqueue(plpy: Any, cache: dict, project_id: str, scene_id: str,
                                [project_id, scene_id, source_url, prompt, provider, metadata])[0]
             return {"stored": False, "url": source_url, "image": None, "job_id": job["id"],
                     "sqlstate": error.sqlstate, "message": error.message}
-    return {"stored": True, "url": row["storage_url"], "image": row, "job_id": None, "sqlstate": None, "message": None}
+        return {"stored": True, "url": row["storage_url"], "image": row, "job_id": None,
+                "sqlstate": None, "message": None}
+    return attempt(plpy, work, result="outcome")
 
 
-def store_many(plpy: Any, cache: dict, project_id: str, requests: str) -> list[dict]:
+def store_many(plpy: Any, cache: dict, project_id: str, requests: str) -> dict:
+    """try_store_scene_images: `images` (the rows in request order), or a refusal."""
     started = time.monotonic()  # bulk_deadline_s counts the whole call, checks included
-    with as_sql_errors(plpy):
+
+    def work() -> list[dict]:
         items = list(plpy.execute(plan(plpy, cache, _CHECK_MANY), [project_id, requests]))
         try:
             return _store(plpy, cache, project_id, items, bulk_started=started)
         except ItemFailed as failed:
             raise _named(failed, items) from None
+    return attempt(plpy, work, result="images")
 
 
 def _checked_one(plpy: Any, cache: dict, project_id: str, scene_id: str, source_url: str,

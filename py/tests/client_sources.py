@@ -74,7 +74,7 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{free_port()}/gone.png"
 
 
-def as_user(conn: psycopg.Connection, user_id: uuid.UUID) -> None:
+def as_user(conn: psycopg.Connection[Any], user_id: uuid.UUID) -> None:
     """Make `conn` act as a Supabase signed-in user, as PostgREST would for its JWT."""
     conn.execute(
         "SELECT set_config('role', 'authenticated', false), set_config('request.jwt.claims', %s, false)",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -17,13 +18,13 @@ def conninfo() -> str:
 
 
 @pytest.fixture
-def db(conninfo: str) -> Iterator[psycopg.Connection]:
+def db(conninfo: str) -> Iterator[psycopg.Connection[dict[str, Any]]]:
     with psycopg.connect(conninfo, autocommit=True, row_factory=dict_row) as conn:
         yield conn
 
 
 @pytest.fixture
-def project_id(db: psycopg.Connection) -> uuid.UUID:
+def project_id(db: psycopg.Connection[dict[str, Any]]) -> uuid.UUID:
     """A fresh project; tests never share one, so they cannot see each other's rows."""
     row = db.execute(
         "INSERT INTO projects (name, master_json) VALUES (%s, %s) RETURNING id",

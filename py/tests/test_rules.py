@@ -16,7 +16,8 @@ from scene_images_core.backends.supabase import SupabaseBackend
 from scene_images_core.paths import SCENE_ID_PATTERN
 from scene_images_core.policy import FetchPolicy
 
-BACKENDS = {"file": FileBackend, "s3": S3Backend, "supabase": SupabaseBackend}
+BACKENDS: dict[str, type[FileBackend | S3Backend | SupabaseBackend]] = {
+    "file": FileBackend, "s3": S3Backend, "supabase": SupabaseBackend}
 
 
 def _sql(db: DictConnection, expression: str) -> object:

@@ -345,7 +345,7 @@ def test_supabase_key_never_appears_in_rows_messages_or_configure_output(
         "SELECT * FROM store_scene_image(%s, 's2', %s, NULL, 'test_gen', '{}', fallback => true)",
         (project_id, source.url("/img.jpg")),
     ).fetchone()
-    assert outcome["stored"] is False and outcome["sqlstate"] == "SIS01"
+    assert outcome is not None and outcome["stored"] is False and outcome["sqlstate"] == "SIS01"
     texts.append(row_json(outcome))
     texts.append(_everything_stored_about(db, project_id))
     assert all(key not in text and wrong_key not in text for text in texts)

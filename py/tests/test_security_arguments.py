@@ -72,7 +72,10 @@ def _store_one(db: DictConnection, project_id: Any, request: dict[str, Any]) -> 
 
 def _store_bulk(db: DictConnection, project_id: Any, request: dict[str, Any]) -> object:
     metadata = request["metadata"]
-    item = {**request, "metadata": json.loads(metadata.text) if isinstance(metadata, RawJson) else metadata}
+    if isinstance(metadata, RawJson):
+        assert metadata.text is not None  # the bulk cases send JSON text, never SQL NULL
+        metadata = json.loads(metadata.text)
+    item = {**request, "metadata": metadata}
     return store_bulk(db, project_id, [item])
 
 
@@ -109,7 +112,7 @@ def test_single_entry_points_refuse_a_null_provider(
     source: ImageSourceServer, entry_point: str,
 ) -> None:
     # (In a bulk item a JSON null provider means "not given": the default applies.)
-    request = {"scene_id": "s1", "source_url": source.url("/img.png"), "provider": None, "metadata": {}}
+    request: dict[str, Any] = {"scene_id": "s1", "source_url": source.url("/img.png"), "provider": None, "metadata": {}}
     with refused(db, project_id, storage, "22004") as caught:
         ENTRY_POINTS[entry_point](db, project_id, request)
     assert primary(caught.value).endswith("provider must not be NULL")

@@ -89,7 +89,7 @@ def claim(conn: DictConnection, worker: str, lease: str = "5 minutes") -> dict[s
     return dict(row)
 
 
-def facts(project_id: object, scene_id: str, root: StorageRoot, *, sha: str = SHA, ext: str = "png",
+def facts(project_id: str | uuid.UUID, scene_id: str, root: StorageRoot, *, sha: str = SHA, ext: str = "png",
           content_type: str = "image/png") -> dict[str, Any]:
     """True facts for a completion: the path pipeline.store makes and the backend's URL for it."""
     path = object_path(project_id, scene_id, STAMP, sha, ext)

@@ -56,7 +56,7 @@ def tenants(db: DictConnection) -> dict[str, uuid.UUID]:
 
 def _hold_every_lock_mallory_can(
     conninfo: str, login: str, tenants: dict[str, uuid.UUID], victim: uuid.UUID
-) -> psycopg.Connection:
+) -> DictConnection:
     """Mallory's open transaction, holding what she can lock. The caller closes it."""
     conn = psycopg.connect(conninfo, user=login, row_factory=dict_row)
     conn.execute("SELECT set_config('request.jwt.claims', %s, false)", (json.dumps({"sub": str(tenants["mallory"])}),))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from client_sources import DictConnection
@@ -28,7 +28,7 @@ SERVER_LOG = ROOT / "var/pg/postgres.log"
 
 
 @pytest.fixture
-def logged_login(db: DictConnection) -> Iterator[callable]:
+def logged_login(db: DictConnection) -> Iterator[Callable[[str], str]]:
     """make(member_of) -> a LOGIN role in that role whose every statement the server logs."""
     made: list[str] = []
 
@@ -53,7 +53,7 @@ def _log_entries_since(offset: int) -> list[str]:
 
 
 def test_client_and_worker_statements_keep_the_source_url_in_bind_parameters(
-    project_id: uuid.UUID, cdn: Cdn, disk: FileStorage, logged_login: callable
+    project_id: uuid.UUID, cdn: Cdn, disk: FileStorage, logged_login: Callable[[str], str]
 ) -> None:
     marker = f"m{secrets.token_hex(8)}"
     client, worker = logged_login("service_role"), logged_login("scene_images_worker")

@@ -30,7 +30,7 @@ VAR = ROOT / "var"
 SERVER_LOG = VAR / "pg" / "postgres.log"  # scripts/cluster.sh's
 DATABASE = "scene_images_missing_root"
 PUBLIC_BASE_URL = "http://127.0.0.1:9/objects"  # port 9 (discard): nothing fetches it
-EMPTY_MASTER = {"scenes": {}}
+EMPTY_MASTER: dict[str, dict[str, object]] = {"scenes": {}}
 # What every caller of store_scene_image reads (client roles too): the kind, that the root is
 # missing, the setting's name; the path only in the server log and the settings table.
 MESSAGE = (

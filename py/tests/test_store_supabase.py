@@ -66,6 +66,14 @@ def test_configure_supabase_creates_the_missing_bucket_public_and_returns_no_key
     assert standin.buckets[BUCKET].public is True
     assert described == {"backend": "supabase", "settings": {"url": standin.url, "bucket": BUCKET}}
     assert standin.service_key not in json.dumps(described)
+    assert bucket_creations(standin) == 1
+    configure_storage(db, "supabase", standin.backend_settings(BUCKET))  # again: the bucket exists
+    assert bucket_creations(standin) == 1
+
+
+def bucket_creations(standin: StorageStandIn) -> int:
+    """The create-bucket requests the stand-in received."""
+    return sum(1 for r in standin.requests if (r.method, r.path) == ("POST", "/storage/v1/bucket"))
 
 
 def test_configure_supabase_with_a_refused_key_raises_misconfigured_without_the_key(

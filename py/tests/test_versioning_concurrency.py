@@ -5,7 +5,9 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import psycopg
 import pytest
@@ -20,7 +22,7 @@ RETURNING version
 """
 
 
-def insert_many(conninfo: str, project_id: uuid.UUID, scene_for: callable, start: threading.Barrier) -> list[int]:
+def insert_many(conninfo: str, project_id: uuid.UUID, scene_for: Callable[[int], str], start: threading.Barrier) -> list[int]:
     versions = []
     with psycopg.connect(conninfo, autocommit=True) as conn:
         start.wait()
@@ -30,6 +32,7 @@ def insert_many(conninfo: str, project_id: uuid.UUID, scene_for: callable, start
             row = conn.execute(
                 INSERT, {"project_id": project_id, "scene_id": scene_id, "path": path, "url": "http://127.0.0.1/" + path}
             ).fetchone()
+            assert row is not None
             versions.append(row[0])
     return versions
 
@@ -44,7 +47,7 @@ def run_writers(conninfo: str, project_id: uuid.UUID, scene_for_thread) -> None:
             future.result()
 
 
-def assert_gapless_with_one_current(db: psycopg.Connection, project_id: uuid.UUID) -> Counter:
+def assert_gapless_with_one_current(db: psycopg.Connection[dict[str, Any]], project_id: uuid.UUID) -> Counter:
     rows = db.execute(
         "SELECT scene_id, version, is_current FROM scene_images WHERE project_id = %s ORDER BY scene_id, version",
         (project_id,),
@@ -59,10 +62,10 @@ def assert_gapless_with_one_current(db: psycopg.Connection, project_id: uuid.UUI
         assert versions == list(range(1, len(versions) + 1)), f"{scene_id}: versions have a gap or duplicate"
         assert current[scene_id] == 1, f"{scene_id}: {current[scene_id]} current rows"
         newest = max(versions)
-        row = db.execute(
+        current_row = db.execute(
             "SELECT version FROM current_scene_images WHERE project_id = %s AND scene_id = %s", (project_id, scene_id)
         ).fetchone()
-        assert row["version"] == newest
+        assert current_row is not None and current_row["version"] == newest
     return Counter({scene: len(v) for scene, v in per_scene.items()})
 
 

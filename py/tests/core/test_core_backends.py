@@ -224,8 +224,15 @@ def test_s3_backend_stores_bytes_type_and_cache_control(
 
 def test_s3_backend_ensure_ready_creates_the_bucket_once(moto: MotoServer) -> None:
     backend = make_backend("s3", moto.s3_settings("scene-images-created"))
+    # Every S3 operation the backend's (real boto3) client calls, counted by botocore's own hook.
+    called: list[str] = []
+    client = backend._client  # type: ignore[attr-defined]
+    client.meta.events.register("before-call.s3", lambda model, **_: called.append(model.name))
     backend.ensure_ready()
+    assert called == ["HeadBucket", "CreateBucket"]  # missing, so created
     backend.ensure_ready()
+    assert called == ["HeadBucket", "CreateBucket", "HeadBucket"]  # exists now: only checked
+    assert "scene-images-created" in {b["Name"] for b in s3_client(moto).list_buckets()["Buckets"]}
     backend.put(PATH, PNG, "image/png")
 
 
@@ -291,7 +298,16 @@ def test_supabase_backend_uploads_as_the_api_describes(
     ) == (PNG, "image/png", CACHE_CONTROL)
 
 
-def test_supabase_backend_creates_a_missing_bucket_public(
+def bucket_requests(standin: StorageStandIn, bucket: str) -> list[tuple[str, str]]:
+    """(method, path) of the bucket API requests the stand-in received, in order."""
+    return [
+        (r.method, r.path.rsplit("/storage/v1", 1)[-1])
+        for r in standin.requests
+        if r.path.rsplit("/storage/v1", 1)[-1] in ("/bucket", f"/bucket/{bucket}")
+    ]
+
+
+def test_supabase_backend_creates_a_missing_bucket_public_once(
     standin: StorageStandIn,
 ) -> None:
     backend = SupabaseBackend(standin.backend_settings("fresh-bucket"))
@@ -302,7 +318,16 @@ def test_supabase_backend_creates_a_missing_bucket_public(
         ["image/*"],
         52428800,
     )
+    assert bucket_requests(standin, "fresh-bucket") == [
+        ("GET", "/bucket/fresh-bucket"),  # missing
+        ("POST", "/bucket"),  # so created
+    ]
     backend.ensure_ready()  # exists now: only read
+    SupabaseBackend(standin.backend_settings("fresh-bucket")).ensure_ready()  # a new backend too
+    assert bucket_requests(standin, "fresh-bucket")[2:] == [
+        ("GET", "/bucket/fresh-bucket"),
+        ("GET", "/bucket/fresh-bucket"),
+    ]
 
 
 def test_supabase_backend_refuses_a_private_bucket(standin: StorageStandIn) -> None:

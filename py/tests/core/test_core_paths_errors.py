@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
 
 import pytest
 
@@ -18,7 +18,7 @@ from scene_images_core.errors import (
     StorageMisconfigured,
 )
 from scene_images_core.paths import SCENE_ID_PATTERN, check_object_path, object_path
-from scene_images_plpy.errors import as_sql_errors
+from scene_images_plpy.errors import attempt, refusal
 
 SHA = "0123456789abcdef" * 4
 
@@ -94,7 +94,7 @@ def test_item_failed_mirrors_the_wrapped_error() -> None:
 
 
 class FakePlpy:
-    """What as_sql_errors takes from plpy: its two exception types, and log (kept here)."""
+    """What attempt takes from plpy: its two exception types, and log (kept here)."""
 
     logged: list[str] = []
 
@@ -109,24 +109,65 @@ class FakePlpy:
         cls.logged.append(message)
 
 
+def raising(error: BaseException) -> Callable[[], object]:
+    def work() -> object:
+        raise error
+    return work
+
+
+def spi_error(sqlstate: str, message: str, detail: str | None = None, hint: str | None = None) -> Exception:
+    """An SPIError as PL/Python builds it: the SQLSTATE packed in spidata[0] as MAKE_SQLSTATE
+    does (a `sqlstate` attribute only for the codes PostgreSQL itself knows)."""
+    error = FakePlpy.SPIError(message)
+    packed = sum((ord(char) - ord("0")) << (6 * i) for i, char in enumerate(sqlstate))
+    error.spidata = (packed, detail, hint, None, 0)  # type: ignore[attr-defined]
+    return error
+
+
+def test_a_success_answers_with_no_refusal() -> None:
+    assert attempt(FakePlpy, lambda: {"id": 1}, result="image") == {
+        "image": {"id": 1}, "sqlstate": None, "message": None, "detail": None, "hint": None}
+
+
 @pytest.mark.parametrize("wrapped", [False, True], ids=["single", "bulk_item"])
 @pytest.mark.parametrize("for_owner", [False, True], ids=["client", "owner"])
-def test_sql_error_carries_the_ingest_errors_hint(wrapped: bool, for_owner: bool) -> None:
+def test_a_refusal_carries_the_ingest_errors_hint(wrapped: bool, for_owner: bool) -> None:
     error: IngestError = StorageMisconfigured(
         "file storage root /srv/x is missing", kind="file", summary="the storage root is missing", hint="create it"
     )
     if wrapped:
         error = ItemFailed(3, error)
-    with pytest.raises(FakePlpy.Error) as caught, as_sql_errors(FakePlpy, for_owner=for_owner):
-        raise error
-    raised: Any = caught.value
-    assert type(raised).__name__ == "StorageMisconfigured"
-    assert (raised.sqlstate, raised.hint) == ("SIS02", "create it")
+    outcome = attempt(FakePlpy, raising(error), result="image", for_owner=for_owner)
     shown = "file storage root /srv/x is missing" if for_owner else "file storage backend: the storage root is missing"
-    assert str(raised) == ("item 3: " if wrapped else "") + shown
+    assert outcome == {"image": None, "sqlstate": "SIS02", "detail": None, "hint": "create it",
+                       "message": "StorageMisconfigured: " + ("item 3: " if wrapped else "") + shown}
 
 
-def test_sql_error_has_no_hint_when_the_ingest_error_has_none() -> None:
-    with pytest.raises(FakePlpy.Error) as caught, as_sql_errors(FakePlpy):
-        raise StorageFailed("disk full", kind="file")
-    assert not hasattr(caught.value, "hint")
+def test_a_refusal_has_no_hint_when_the_ingest_error_has_none() -> None:
+    outcome = attempt(FakePlpy, raising(StorageFailed("disk full", kind="file")), result="image")
+    assert (outcome["sqlstate"], outcome["hint"]) == ("SIS01", None)
+
+
+def test_an_sql_error_of_ours_keeps_its_detail_and_hint_and_gets_its_name() -> None:
+    error = spi_error("SIP01", "project 7 does not exist", "no such row", "create it first")
+    assert refusal(FakePlpy, error) == {"sqlstate": "SIP01", "message": "ProjectNotFound: project 7 does not exist",
+                                        "detail": "no such row", "hint": "create it first"}
+
+
+def test_a_cancel_is_handed_on_as_postgresql_said_it() -> None:
+    error = spi_error("57014", "canceling statement due to statement timeout")
+    error.sqlstate = "57014"  # type: ignore[attr-defined]  # a code PostgreSQL knows
+    assert refusal(FakePlpy, error) == {"sqlstate": "57014", "message": "canceling statement due to statement timeout",
+                                        "detail": None, "hint": None}
+
+
+def test_a_validation_error_is_invalid_argument() -> None:
+    assert attempt(FakePlpy, raising(ValueError("bad scene_id")), result="image")["message"] == (
+        "InvalidArgument: bad scene_id")
+
+
+@pytest.mark.parametrize("error", [RuntimeError("a bug"), spi_error("40P01", "deadlock detected")],
+                         ids=["python-bug", "undocumented-sql-error"])
+def test_anything_else_propagates_with_its_traceback(error: Exception) -> None:
+    with pytest.raises(type(error)):
+        attempt(FakePlpy, raising(error), result="image")
