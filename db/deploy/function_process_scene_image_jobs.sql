@@ -22,6 +22,9 @@ CREATE FUNCTION scene_images_internal.try_process_scene_image_jobs(
 )
 LANGUAGE plpython3u
 SET search_path = pg_catalog, scene_images_internal, pg_temp
+-- Full error texts go to the server log (plpy.log); a caller who lowered client_min_messages
+-- to LOG would otherwise receive them too.
+SET client_min_messages = notice
 AS $$
 from scene_images_plpy import jobs
 return jobs.process(plpy, SD, max_jobs)

@@ -23,6 +23,9 @@ CREATE FUNCTION scene_images_internal.try_sweep_orphaned_scene_objects(
 )
 LANGUAGE plpython3u
 SET search_path = pg_catalog, scene_images_internal, pg_temp
+-- Full error texts go to the server log (plpy.log); a caller who lowered client_min_messages
+-- to LOG would otherwise receive them too.
+SET client_min_messages = notice
 AS $$
 from scene_images_plpy import sweep
 return sweep.sweep(plpy, SD, older_than, dry_run)

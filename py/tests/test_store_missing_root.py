@@ -132,14 +132,18 @@ def test_store_by_a_client_role_into_the_missing_root_shows_no_server_path(
 ) -> None:
     user_id = uuid.uuid4()
     project_id = new_project(owner, user_id)
+    notices: list[str] = []
     with psycopg.connect(deployed, autocommit=True, row_factory=dict_row) as user:
         as_user(user, user_id)
+        # A client asking for LOG messages too must still not receive the server log's full text.
+        user.execute("SET client_min_messages = log")
+        user.add_notice_handler(lambda diagnostic: notices.append(diagnostic.message_primary or ""))
         with pytest.raises(psycopg.Error) as caught:
             call_store_scene_image(user, project_id, "scene_01", image_source.image())
 
     assert (caught.value.sqlstate, caught.value.diag.message_hint) == ("SIS02", HINT)
     assert caught.value.diag.message_primary == MESSAGE
-    text = failure_text(caught.value)  # message, detail, hint and context: all a client sees
+    text = failure_text(caught.value) + " ".join(notices)  # message, detail, hint, context, notices: all a client sees
     assert str(missing_root) not in text and str(VAR) not in text
     assert_nothing_written(owner, project_id, missing_root)
 
