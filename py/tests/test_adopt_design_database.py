@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 pytest.register_assert_rewrite("supabase_cluster")  # its asserts are imported before the plugin loads
@@ -139,6 +140,7 @@ def test_the_design_database_is_extended_then_left_as_it_was(design: SupabaseIns
         install_standard_routes(source)
         _owner_stores_and_others_are_refused(design, project, source)
     _a_stale_save_keeps_the_permanent_url(design, project)
+    _planted_triggers_on_the_adopted_table_gain_nothing(design, project)
 
     # 6. Revert to zero: only what we added goes.
     with design.connect("postgres") as app:
@@ -224,6 +226,38 @@ def _a_stale_save_keeps_the_permanent_url(design: SupabaseInstall, project: uuid
                                  "scene_2": {"scene_start_frame": current["scene_2"]}},
                       "title_card": "kept too"}
     assert json.dumps(master).count("fal.media") == 0
+
+
+PLANTED = """
+CREATE FUNCTION pg_temp.planted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE NOTICE 'planted trigger running as %', current_user; RETURN NEW; END $$
+"""
+
+
+def _planted_triggers_on_the_adopted_table_gain_nothing(design: SupabaseInstall, project: uuid.UUID) -> None:
+    """From anon and authenticated logins a trigger on the app's table is refused (the REVOKE the
+    deploy asked for). Should the app grant TRIGGER again, the masterJSON sync refuses to write
+    the table (42501 naming the REVOKE) instead of running what may have been planted."""
+    for planter in ("anon", "authenticated"):
+        with design.member_of(planter) as conn:
+            conn.execute(PLANTED)
+            with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
+                conn.execute("CREATE TRIGGER planted BEFORE UPDATE ON public.projects"
+                             " FOR EACH ROW EXECUTE FUNCTION pg_temp.planted()")
+    with design.connect("postgres") as app:
+        app.execute("GRANT TRIGGER ON public.projects TO authenticated")
+        try:
+            with design.admin() as admin:
+                before = admin.execute("SELECT count(*) AS n FROM scene_images WHERE project_id = %s",
+                                       (project,)).fetchone()["n"]
+                with pytest.raises(psycopg.errors.InsufficientPrivilege, match="may create triggers on it") as refused:
+                    admin.execute("SELECT set_current_scene_image(%s, 'scene_1', 1)", (project,))
+                assert "REVOKE TRIGGER ON public.projects FROM authenticated;" in (refused.value.diag.message_hint or "")
+                after = admin.execute("SELECT count(*) AS n FROM scene_images WHERE project_id = %s",
+                                      (project,)).fetchone()["n"]
+                assert after == before
+        finally:
+            app.execute("REVOKE TRIGGER ON public.projects FROM authenticated")
 
 
 def _start_frame(conn: DictConnection, project: uuid.UUID, scene: str) -> Any:
