@@ -25,19 +25,6 @@ $$;
 COMMENT ON FUNCTION scene_images_internal.storage_backend_settings() IS
     'Per storage backend: its required, optional and one-of setting names, and which of them are secrets.';
 
-CREATE FUNCTION scene_images_internal.storage_secret_keys()
-RETURNS text[]
-LANGUAGE sql
-IMMUTABLE
-SET search_path = pg_catalog, scene_images_internal, pg_temp
-AS $$
-    SELECT ARRAY(SELECT DISTINCT k FROM jsonb_each(scene_images_internal.storage_backend_settings()) AS b,
-                                      jsonb_array_elements_text(b.value -> 'secret') AS k ORDER BY 1)
-$$;
-
-COMMENT ON FUNCTION scene_images_internal.storage_secret_keys() IS
-    'Setting names that hold secrets: stored, never returned.';
-
 -- Functions of later changes that check and prepare a backend when it is configured (the
 -- PL/Python change function_prepare_storage registers itself): each takes (backend, settings)
 -- and answers with (sqlstate, message, detail, hint), all NULL when the backend is ready, else
@@ -129,7 +116,7 @@ BEGIN
     UPDATE scene_images_internal.settings AS s
     SET value = jsonb_build_object('backend', backend, 'settings', settings), updated_at = now()
     WHERE s.name = 'storage';
-    description := jsonb_build_object('backend', backend, 'settings', settings - scene_images_internal.storage_secret_keys());
+    description := jsonb_build_object('backend', backend, 'settings', settings - ARRAY(SELECT jsonb_array_elements_text(names -> 'secret')));
     RETURN description;
 END
 $$;
@@ -142,7 +129,6 @@ COMMENT ON FUNCTION public.configure_scene_image_storage(text, jsonb) IS
     'SIS01 when the backend cannot be reached or prepared.';
 
 CALL scene_images_internal.revoke_all_grants('scene_images_internal.storage_backend_settings()'::regprocedure);
-CALL scene_images_internal.revoke_all_grants('scene_images_internal.storage_secret_keys()'::regprocedure);
 CALL scene_images_internal.revoke_all_grants('public.configure_scene_image_storage(text, jsonb)'::regprocedure);
 
 COMMIT;

@@ -340,15 +340,6 @@ AS $$
     SELECT * FROM scene_images_private.complete_scene_image_job(job_id, worker, storage_path, storage_url, file_size, content_type, sha256, width, height, source)
 $$;
 
-CREATE FUNCTION scene_images_internal.is_permanent_error(sqlstate text)
-RETURNS boolean
-LANGUAGE sql
-IMMUTABLE
-SET search_path = pg_catalog, scene_images_internal, pg_temp
-AS $$
-    SELECT sqlstate = ANY (scene_images_internal.permanent_error_sqlstates())
-$$;
-
 CREATE FUNCTION scene_images_private.fail_scene_image_job(job_id uuid, worker text, sqlstate text, message text)
 RETURNS scene_images_internal.scene_image_jobs
 LANGUAGE plpgsql
@@ -368,7 +359,7 @@ BEGIN
     backoff_s := least((queue ->> 'retry_max_s')::float,
                        (queue ->> 'retry_base_s')::float * 2 ^ greatest(job.attempts - 1, 0)) * (0.5 + random() / 2);
     UPDATE scene_images_internal.scene_image_jobs AS j
-    SET status = CASE WHEN scene_images_internal.is_permanent_error(fail_scene_image_job.sqlstate)
+    SET status = CASE WHEN fail_scene_image_job.sqlstate = ANY (scene_images_internal.permanent_error_sqlstates())
                         OR j.attempts >= j.max_attempts THEN 'failed' ELSE 'queued' END,
         available_at = now() + make_interval(secs => backoff_s),
         lease_expires_at = NULL,
@@ -445,7 +436,6 @@ COMMENT ON FUNCTION public.complete_scene_image_job(uuid, text, text, text, bigi
     'Errors: SIJ01 no such job; SIJ04 the job is not running under a live lease held by this worker and login '
     '(never claimed, queued again, stored, failed, another holder, lease expired); 22004 a NULL fact; 22023 a malformed fact; '
     'SIS02 the storage settings give no URL. A refusal changes nothing.';
-COMMENT ON FUNCTION scene_images_internal.is_permanent_error(text) IS 'True for SQLSTATEs that retrying cannot fix.';
 COMMENT ON FUNCTION public.fail_scene_image_job(uuid, text, text, text) IS
     'Worker only. Report a failed attempt of a job this worker and login hold: queued again after exponential backoff with '
     'jitter, or failed when the error is permanent (bad URL, host, address, size, not an image) or max_attempts is reached. '
@@ -456,7 +446,6 @@ CALL scene_images_internal.revoke_all_grants('scene_images_private.claim_scene_i
 CALL scene_images_internal.revoke_all_grants('public.claim_scene_image_jobs(text, integer, interval)'::regprocedure);
 CALL scene_images_internal.revoke_all_grants('scene_images_private.complete_scene_image_job(uuid, text, text, text, bigint, text, text, integer, integer, jsonb)'::regprocedure);
 CALL scene_images_internal.revoke_all_grants('public.complete_scene_image_job(uuid, text, text, text, bigint, text, text, integer, integer, jsonb)'::regprocedure);
-CALL scene_images_internal.revoke_all_grants('scene_images_internal.is_permanent_error(text)'::regprocedure);
 CALL scene_images_internal.revoke_all_grants('scene_images_private.fail_scene_image_job(uuid, text, text, text)'::regprocedure);
 CALL scene_images_internal.revoke_all_grants('public.fail_scene_image_job(uuid, text, text, text)'::regprocedure);
 CALL scene_images_internal.revoke_all_grants('scene_images_private.get_scene_image_queue_counts()'::regprocedure);

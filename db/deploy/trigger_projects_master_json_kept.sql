@@ -21,7 +21,8 @@ SET search_path = pg_catalog, scene_images_internal, pg_temp
 AS $$
 DECLARE
     master_json_column text := TG_ARGV[0];
-    master jsonb := pg_catalog.to_jsonb(NEW) -> master_json_column;
+    saved jsonb := pg_catalog.to_jsonb(NEW);
+    master jsonb := saved -> master_json_column;
     scenes jsonb := master -> 'scenes';
     kept jsonb;
 BEGIN
@@ -34,7 +35,7 @@ BEGIN
     INTO kept
     FROM jsonb_each(scenes) AS s
     LEFT JOIN public.scene_images AS si
-           ON si.project_id = (pg_catalog.to_jsonb(NEW) ->> 'id')::uuid AND si.scene_id = s.key AND si.is_current;
+           ON si.project_id = (saved ->> 'id')::uuid AND si.scene_id = s.key AND si.is_current;
     IF kept IS DISTINCT FROM scenes THEN
         NEW := jsonb_populate_record(NEW, jsonb_build_object(master_json_column, jsonb_set(master, '{scenes}', kept)));
     END IF;

@@ -6,7 +6,6 @@ DROP FUNCTION public.get_scene_image_queue_counts();
 DROP FUNCTION scene_images_private.get_scene_image_queue_counts();
 DROP FUNCTION public.fail_scene_image_job(uuid, text, text, text);
 DROP FUNCTION scene_images_private.fail_scene_image_job(uuid, text, text, text);
-DROP FUNCTION scene_images_internal.is_permanent_error(text);
 DROP FUNCTION public.complete_scene_image_job(uuid, text, text, text, bigint, text, text, integer, integer, jsonb);
 DROP FUNCTION scene_images_private.complete_scene_image_job(uuid, text, text, text, bigint, text, text, integer, integer, jsonb);
 DROP FUNCTION public.claim_scene_image_jobs(text, integer, interval);

@@ -6,7 +6,6 @@ BEGIN;
 
 -- Each cast raises when its signature is missing.
 SELECT 'public.configure_scene_image_storage(text, jsonb)'::regprocedure,
-       'scene_images_internal.storage_secret_keys()'::regprocedure,
        'scene_images_internal.storage_backend_settings()'::regprocedure;
 SELECT preparer FROM scene_images_internal.storage_preparers WHERE false;
 -- Privileges exactly as the README's access table says, both ways (a grant on any column counts;
@@ -17,7 +16,6 @@ CALL scene_images_internal.verify_relations('{"scene_images_internal.storage_pre
 -- table says, both ways (scene_images_internal.verify_routines raises naming every difference).
 CALL scene_images_internal.verify_routines('[
     {"routine": "public.configure_scene_image_storage(text, jsonb)", "definer": false, "grantees": []},
-    {"routine": "scene_images_internal.storage_secret_keys()", "definer": false, "grantees": []},
     {"routine": "scene_images_internal.storage_backend_settings()", "definer": false, "grantees": []}
 ]');
 

@@ -13,8 +13,7 @@ SELECT 'public.claim_scene_image_jobs(text, integer, interval)'::regprocedure,
        'scene_images_private.fail_scene_image_job(uuid, text, text, text)'::regprocedure,
        'public.get_scene_image_queue_counts()'::regprocedure,
        'scene_images_private.get_scene_image_queue_counts()'::regprocedure,
-       'scene_images_internal.lock_job(uuid)'::regprocedure,
-       'scene_images_internal.is_permanent_error(text)'::regprocedure;
+       'scene_images_internal.lock_job(uuid)'::regprocedure;
 
 -- SECURITY DEFINER exactly where the design puts it, and EXECUTE exactly as the README's access
 -- table says, both ways (scene_images_internal.verify_routines raises naming every difference).
@@ -28,7 +27,6 @@ CALL scene_images_internal.verify_routines('[
     {"routine": "public.get_scene_image_queue_counts()", "definer": false, "grantees": ["service_role", "scene_images_worker"]},
     {"routine": "scene_images_private.get_scene_image_queue_counts()", "definer": true, "grantees": ["service_role", "scene_images_worker"]},
     {"routine": "scene_images_internal.lock_job(uuid)", "definer": false, "grantees": []},
-    {"routine": "scene_images_internal.is_permanent_error(text)", "definer": false, "grantees": []},
     {"routine": "scene_images_internal.storage_object_url(text)", "definer": false, "grantees": []},
     {"routine": "scene_images_internal.assert_job_held(scene_images_internal.scene_image_jobs, text)", "definer": false, "grantees": []},
     {"routine": "scene_images_internal.url_quote(text)", "definer": false, "grantees": []},

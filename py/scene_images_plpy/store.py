@@ -143,8 +143,8 @@ def _store(plpy: Any, cache: dict, project_id: str, items: list[dict], *,
         raise
     # Another writer recorded the same bytes meanwhile: that row stands, our copy is surplus.
     surplus = [o.storage_path for item, o in stored if recorded[item["scene_id"]]["storage_path"] != o.storage_path]
-    if pipeline.remove_objects(backend, surplus):
-        plpy.log(f"store_scene_image(s): undeletable surplus objects: {', '.join(surplus)}")
+    if left := pipeline.remove_objects(backend, surplus):
+        plpy.log(f"store_scene_image(s): undeletable surplus objects: {', '.join(left)}")
     return [recorded.get(item["scene_id"]) or current[item["scene_id"]] for item in items]
 
 
